@@ -1,0 +1,78 @@
+"""The application builder: `serve run serve_config.yaml` calls `build_app(args)`."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+from ray.serve import Application
+
+from deployments.generator import NoteGenerator
+from deployments.ingress import Ingress
+from deployments.preprocessor import Preprocessor
+from deployments.writer import NoteWriter
+from models.pipeline import STRATEGIES
+from schemas.settings import Settings
+
+
+class EngineArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    n_ctx: int = Field(default=4096, ge=512, description="Context window in tokens.")
+    n_threads: int = Field(default=2, ge=1, description="CPU threads llama.cpp uses per replica.")
+    n_batch: int = Field(default=512, ge=8, description="Prompt tokens evaluated per batch.")
+    seed: int = Field(default=0, description="Decoding seed (greedy decoding ignores it; retries use it).")
+    repeat_penalty: float = Field(default=1.1, ge=1.0, description="Penalty on repeated tokens.")
+
+
+class DraftArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    strategy: str = Field(default="sections", description=f"How the model is asked: one of {STRATEGIES}.")
+    section_max_tokens: int = Field(default=160, ge=8, description="Token limit of one section.")
+    note_max_tokens: int = Field(default=512, ge=32, description="Token limit of a whole JSON note.")
+    partial_max_tokens: int = Field(default=160, ge=16, description="Token limit of one part's summary.")
+    timeout_s: float = Field(
+        default=120.0, gt=0, description="Generation time limit; past it the note falls back."
+    )
+
+    def model_post_init(self, _context: object) -> None:
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {STRATEGIES}")
+
+
+class AppArgs(BaseModel):
+    """Arguments of the note service, from `applications[].args` in serve_config.yaml."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(
+        default="embedded",
+        description="'embedded' (Gemma 3 270M from its PyPI package), a .gguf path, or name:version "
+        "/ name:latest from the artifact store.",
+    )
+    profile: str | None = Field(default=None, description="Model profile; default: from the model.")
+    artifact_store: str | None = Field(default=None, description="Artifact store root; default from settings.")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default DATABASE_URL.")
+    max_transcript_chars: int = Field(default=200_000, ge=1, description="Longer transcripts get 413.")
+    max_body_bytes: int = Field(default=1_000_000, ge=1, description="Larger request bodies get 413.")
+    request_timeout_s: float = Field(
+        default=300.0, gt=0, description="Time a request may wait for the model, queue included; then 503."
+    )
+    engine: EngineArgs = Field(default_factory=EngineArgs)
+    draft: DraftArgs = Field(default_factory=DraftArgs)
+
+
+def build_app(args: dict) -> Application:
+    """The note service graph: Ingress -> Preprocessor -> NoteGenerator -> NoteWriter."""
+    parsed = AppArgs.model_validate(args)
+    settings = Settings()
+    generator = NoteGenerator.bind(
+        parsed.model,
+        parsed.profile,
+        parsed.artifact_store or str(settings.artifact_store),
+        str(settings.model_cache),
+        parsed.engine.model_dump(),
+        parsed.draft.model_dump(),
+    )
+    writer = NoteWriter.bind(generator, parsed.database_url or settings.database_url)
+    preprocessor = Preprocessor.bind(parsed.max_transcript_chars)
+    return Ingress.bind(preprocessor, generator, writer, parsed.max_body_bytes, parsed.request_timeout_s)

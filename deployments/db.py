@@ -1,0 +1,291 @@
+"""Database access: the engine, migrations, and the queries the deployments run.
+
+SQLite (one file, WAL) by default, PostgreSQL in production. Writes that read before they write
+(regenerating a note, a clinician's edit) take a lock first: `BEGIN IMMEDIATE` on SQLite, and
+`SELECT ... FOR UPDATE` on the session row on PostgreSQL, so the check and the write are atomic.
+
+Statement parameters are hidden from SQLAlchemy's error messages, and nothing here logs text,
+so transcripts and notes never reach logs or exception messages.
+"""
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, func, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import defer
+from sqlmodel import Session, col, select
+
+from schemas.errors import (
+    ClinicianEditExists,
+    DatabaseUnavailable,
+    EtagMismatch,
+    IfMatchRequired,
+    NoteNotFound,
+    SessionNotFound,
+)
+from schemas.notes import Note, NoteMetadata, NoteSource
+from schemas.tables import ClinicalSession, ProgressNote, utcnow
+
+logger = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def make_engine(url: str) -> Engine:
+    """Create the engine for `url`: SQLite gets WAL, synchronous=FULL, foreign keys and a busy
+    timeout on every connection (and its folder is created); PostgreSQL gets pre-ping."""
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":  # psycopg 3 is the driver we install
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
+
+    database = parsed.database or ""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(parsed, hide_parameters=True)
+
+    @event.listens_for(engine, "connect")
+    def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    return engine
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Upgrade the database to `revision` with Alembic; safe to call from several processes at
+    once (the migration environment takes a database-wide lock for the whole upgrade)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    try:
+        command.upgrade(config, revision)
+    except OperationalError as e:
+        raise DatabaseUnavailable() from e
+    logger.info("database migrated", extra={"revision": revision})
+
+
+def ping(engine: Engine) -> bool:
+    """True when the database answers a trivial query."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError as e:
+        logger.warning("database ping failed", extra={"error": type(e).__name__})
+        return False
+    return True
+
+
+@contextmanager
+def _transaction(engine: Engine, write: bool = False) -> Iterator[Session]:
+    """A session in one transaction: committed when the block ends, rolled back on any error.
+
+    `write=True` takes SQLite's write lock up front (BEGIN IMMEDIATE), so a write that first
+    reads cannot interleave with another writer. Connection failures become DatabaseUnavailable.
+    """
+    try:
+        with Session(engine, expire_on_commit=False) as session, session.begin():
+            if write and engine.dialect.name == "sqlite":
+                session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+            yield session
+    except OperationalError as e:
+        raise DatabaseUnavailable() from e
+
+
+def create_session(
+    engine: Engine, transcript: str, client_ref: str | None, session_date: date | None
+) -> int:
+    """Store a new session with its transcript; return its id."""
+    row = ClinicalSession(
+        transcript=transcript,
+        transcript_words=len(transcript.split()),
+        client_ref=client_ref,
+        session_date=session_date,
+    )
+    with _transaction(engine, write=True) as session:
+        session.add(row)
+        session.flush()
+        assert row.id is not None
+        session_id = row.id
+    logger.info("session created", extra={"session_id": session_id})
+    return session_id
+
+
+def _with_note() -> Any:
+    """SELECT sessions with their note (or None) in one query."""
+    return select(ClinicalSession, ProgressNote).outerjoin(
+        ProgressNote, col(ProgressNote.session_id) == col(ClinicalSession.id)
+    )
+
+
+def get_session(engine: Engine, session_id: int) -> tuple[ClinicalSession, ProgressNote | None]:
+    """Return the session and its note (None if it has none); raise SessionNotFound."""
+    with _transaction(engine) as session:
+        found = session.exec(_with_note().where(col(ClinicalSession.id) == session_id)).first()
+    if found is None:
+        raise SessionNotFound()
+    return found[0], found[1]
+
+
+def list_sessions(
+    engine: Engine, limit: int, offset: int
+) -> tuple[list[tuple[ClinicalSession, ProgressNote | None]], int]:
+    """Return one page of sessions (newest first) with their notes, and the total count.
+
+    The transcript is not loaded: reading `transcript` on these rows raises.
+    """
+    query = (
+        _with_note()
+        .options(defer(col(ClinicalSession.transcript), raiseload=True))
+        .order_by(col(ClinicalSession.id).desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    with _transaction(engine) as session:
+        rows = session.exec(query).all()
+        total = session.exec(select(func.count()).select_from(ClinicalSession)).one()
+    return [(row[0], row[1]) for row in rows], total
+
+
+def _lock_note(session: Session, session_id: int) -> ProgressNote | None:
+    """Lock the session row (PostgreSQL; SQLite holds its write lock) and return its note.
+
+    Raise SessionNotFound when there is no such session.
+    """
+    lock = select(ClinicalSession.id).where(col(ClinicalSession.id) == session_id)
+    if session.exec(lock.with_for_update()).first() is None:
+        raise SessionNotFound()
+    return session.exec(
+        select(ProgressNote).where(col(ProgressNote.session_id) == session_id)
+    ).first()
+
+
+def _set_content(row: ProgressNote, note: Note, now: datetime) -> None:
+    row.format = note.format.value
+    row.sections = dict(note.sections)
+    row.summary = note.summary
+    row.risk_flags = [flag.model_dump(mode="json") for flag in note.risk_flags]
+    row.text = note.text
+    row.updated_at = now
+
+
+def save_generated_note(
+    engine: Engine, session_id: int, note: Note, metadata: NoteMetadata, force: bool
+) -> ProgressNote:
+    """Insert or replace the session's note in one transaction and return the stored row.
+
+    Raise SessionNotFound for a missing session, and ClinicianEditExists when the current note
+    is a clinician's edit and `force` is false.
+    """
+    generated_at = parse_time(metadata.generated_at)
+    edited_at = parse_time(metadata.edited_at) if metadata.edited_at else None
+    with _transaction(engine, write=True) as session:
+        row = _lock_note(session, session_id)
+        if row is not None and row.source == NoteSource.CLINICIAN and not force:
+            raise ClinicianEditExists()
+        now = utcnow()
+        if row is None:
+            row = ProgressNote(session_id=session_id, format=note.format.value, version=0)
+            row.created_at = now
+        _set_content(row, note, now)
+        row.model = metadata.model
+        row.model_version = metadata.model_version
+        row.source = metadata.source.value
+        row.generated_at = generated_at
+        row.generation_ms = metadata.generation_ms
+        row.truncated = metadata.truncated
+        row.edited_at = edited_at
+        row.version += 1
+        session.add(row)
+    logger.info("note saved", extra={"session_id": session_id, "version": row.version})
+    return row
+
+
+def save_clinician_edit(
+    engine: Engine, session_id: int, note: Note, if_match: str | None
+) -> ProgressNote:
+    """Replace the note's content with a clinician's edit if `if_match` holds its current ETag.
+
+    Keeps the generation metadata (model, model_version, generated_at); sets source clinician,
+    edited_at now and version + 1. Raise SessionNotFound, NoteNotFound, IfMatchRequired when
+    `if_match` is missing, EtagMismatch when it names no current version (strong comparison).
+    """
+    with _transaction(engine, write=True) as session:
+        row = _lock_note(session, session_id)
+        if row is None:
+            raise NoteNotFound()
+        if not if_match or not if_match.strip():
+            raise IfMatchRequired()
+        if etag(row) not in {tag.strip() for tag in if_match.split(",")}:
+            raise EtagMismatch()
+        now = utcnow()
+        _set_content(row, note, now)
+        row.source = NoteSource.CLINICIAN.value
+        row.edited_at = now
+        row.version += 1
+        session.add(row)
+    logger.info("note edited", extra={"session_id": session_id, "version": row.version})
+    return row
+
+
+def etag(row: ProgressNote) -> str:
+    """The note's strong ETag, quoted: `"<note id>-<version>"`."""
+    return f'"{row.id}-{row.version}"'
+
+
+def note_of(row: ProgressNote) -> Note:
+    """The stored note as the API's Note."""
+    return Note.model_validate(
+        {
+            "format": row.format,
+            "sections": row.sections,
+            "summary": row.summary,
+            "risk_flags": row.risk_flags,
+            "text": row.text,
+        }
+    )
+
+
+def metadata_of(row: ProgressNote) -> NoteMetadata:
+    """The stored note's metadata; times as ISO 8601 UTC strings ending in `Z`."""
+    return NoteMetadata(
+        model=row.model,
+        model_version=row.model_version,
+        source=NoteSource(row.source),
+        generation_ms=row.generation_ms if row.generation_ms is not None else 0,
+        generated_at=format_time(row.generated_at or row.created_at),
+        truncated=row.truncated,
+        edited_at=format_time(row.edited_at) if row.edited_at else None,
+    )
+
+
+def format_time(value: datetime) -> str:
+    """ISO 8601 in UTC with a `Z` suffix; naive values (as SQLite returns them) are UTC."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def parse_time(value: str) -> datetime:
+    """Parse an ISO 8601 time (`Z`, an offset, or naive meaning UTC) into an aware UTC time."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as e:
+        raise ValueError("time is not ISO 8601") from e
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)

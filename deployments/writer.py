@@ -1,0 +1,127 @@
+"""NoteWriter: validates drafts, retries the model once, falls back, and owns the database."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, date, datetime
+
+from ray import serve
+from ray.serve.handle import DeploymentHandle
+
+from deployments import db
+from models.notes import build_note
+from models.pipeline import fallback, finalize
+from schemas.api import NoteEdit, NoteResponse, SessionPublic, SessionsPublic, SessionSummary
+from schemas.errors import ClinicianEditExists, InvalidNote
+from schemas.notes import SECTIONS, Note, NoteFormat, NoteMetadata, NoteSource, RiskFlag
+from schemas.pipeline import Draft, PreparedTranscript
+
+logger = logging.getLogger(__name__)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _summary(session, note_row) -> SessionSummary:
+    return SessionSummary(
+        id=session.id,
+        client_ref=session.client_ref,
+        session_date=session.session_date,
+        created_at=session.created_at.isoformat(),
+        transcript_words=session.transcript_words,
+        note_format=note_row.format if note_row else None,
+        note_metadata=db.metadata_of(note_row) if note_row else None,
+    )
+
+
+@serve.deployment(name="NoteWriter", ray_actor_options={"num_cpus": 0.1})
+class NoteWriter:
+    def __init__(self, generator: DeploymentHandle, database_url: str) -> None:
+        self.generator = generator
+        self.engine = db.make_engine(database_url)
+        db.migrate(self.engine)
+
+    async def write(
+        self,
+        prepared: PreparedTranscript,
+        first: Draft,
+        session_id: int | None = None,
+        force: bool = False,
+    ) -> NoteResponse:
+        """The validated note for a draft, persisted with its metadata when `session_id` is set.
+
+        An invalid draft is retried once; a second invalid one (or a timed-out draft) gives the
+        deterministic fallback note, so a risk found by the scan is never lost.
+        """
+        result, spent = first, first.generation_ms
+        note, problems = finalize(prepared, result)
+        if problems and not result.timed_out:
+            result = await self.generator.draft.remote(prepared, first.note_format, attempt=1)
+            spent += result.generation_ms
+            note, problems = finalize(prepared, result)
+        source = NoteSource.MODEL
+        if note is None or problems:
+            note, source = fallback(prepared, first.note_format), NoteSource.FALLBACK
+        metadata = NoteMetadata(
+            model=first.model,
+            model_version=first.model_version,
+            source=source,
+            generation_ms=spent,
+            generated_at=_now(),
+            truncated=result.truncated,
+        )
+        logger.info(
+            "note written",
+            extra={"source": source.value, "problems": problems, "attempts": result.attempt + 1,
+                   "generation_ms": spent, "session_id": session_id},
+        )
+        if session_id is not None:
+            await asyncio.to_thread(db.save_generated_note, self.engine, session_id, note, metadata, force)
+        return NoteResponse(note=note, metadata=metadata)
+
+    async def create_session(self, transcript: str, client_ref: str | None, session_date: date | None) -> int:
+        return await asyncio.to_thread(db.create_session, self.engine, transcript, client_ref, session_date)
+
+    async def transcript_for_generation(self, session_id: int, force: bool) -> str:
+        """The session's transcript; ClinicianEditExists early when regeneration would be refused."""
+        session, note_row = await asyncio.to_thread(db.get_session, self.engine, session_id)
+        if note_row is not None and note_row.source == NoteSource.CLINICIAN and not force:
+            raise ClinicianEditExists()
+        return session.transcript
+
+    async def get_session(self, session_id: int) -> SessionPublic:
+        session, note_row = await asyncio.to_thread(db.get_session, self.engine, session_id)
+        return SessionPublic(
+            **_summary(session, note_row).model_dump(),
+            transcript=session.transcript,
+            note=db.note_of(note_row) if note_row else None,
+            etag=db.etag(note_row) if note_row else None,
+        )
+
+    async def list_sessions(self, limit: int, offset: int) -> SessionsPublic:
+        rows, count = await asyncio.to_thread(db.list_sessions, self.engine, limit, offset)
+        return SessionsPublic(data=[_summary(s, n) for s, n in rows], count=count)
+
+    async def save_edit(self, session_id: int, edit: NoteEdit, if_match: str | None) -> tuple[NoteResponse, str]:
+        """Store a clinician's edit; returns the note with its metadata and the new ETag."""
+        expected = SECTIONS[edit.format]
+        sections = {k.lower(): v.strip() for k, v in edit.sections.items()}
+        if set(sections) != set(expected) or not all(sections.values()) or not edit.summary.strip():
+            raise InvalidNote()
+        if edit.risk_flags is None:
+            # Omitted flags keep the current note's: an edit must not drop a flagged risk silently.
+            _, current = await asyncio.to_thread(db.get_session, self.engine, session_id)
+            flags = db.note_of(current).risk_flags if current is not None else []
+        else:
+            try:
+                flags = [RiskFlag.model_validate(f) for f in edit.risk_flags]
+            except ValueError as e:
+                raise InvalidNote() from e
+        note: Note = build_note(NoteFormat(edit.format), sections, edit.summary.strip(), flags)
+        row = await asyncio.to_thread(db.save_clinician_edit, self.engine, session_id, note, if_match)
+        return NoteResponse(note=db.note_of(row), metadata=db.metadata_of(row)), db.etag(row)
+
+    def ping(self) -> bool:
+        return db.ping(self.engine)

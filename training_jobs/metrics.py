@@ -1,0 +1,245 @@
+"""Evaluation metrics: ROUGE and BLEU against references, and clinical checks on a note.
+
+Every per-example function returns a flat dict of numbers in [0, 1], so `mean_scores` can
+average any mix of them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+
+from schemas.notes import SECTIONS, SUMMARY_MAX_WORDS, SUMMARY_MIN_WORDS, Note
+
+ROUGE_KEYS = ("rouge1", "rouge2", "rougeL", "rougeLsum")
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+#: A number: digits not glued to a preceding letter, with thousands separators and decimals.
+_NUMBER = re.compile(r"(?<![A-Za-z\d.])\d+(?:,\d{3})*(?:\.\d+)?")
+_LIST_MARKER = re.compile(r"^\s*\d+[.)]\s", re.MULTILINE)
+_WORD = re.compile(r"[a-z]+")
+
+#: Common drugs (generic and brand names) that the suffix patterns below do not catch.
+DRUGS = frozenset(
+    """
+    acetaminophen tylenol advil motrin aleve aspirin naproxen tramadol oxycodone hydrocodone
+    morphine codeine fentanyl methadone buprenorphine suboxone naloxone narcan naltrexone
+    vivitrol gabapentin pregabalin lyrica metformin insulin lantus humalog novolog glipizide
+    glyburide glimepiride pioglitazone ozempic semaglutide trulicity januvia jardiance farxiga
+    levothyroxine synthroid hydrochlorothiazide chlorthalidone furosemide lasix spironolactone
+    warfarin coumadin apixaban eliquis rivaroxaban xarelto clopidogrel plavix lipitor crestor
+    zocor prilosec nexium protonix pepcid zofran ondansetron prednisone albuterol ventolin
+    flonase singulair montelukast cetirizine zyrtec loratadine claritin diphenhydramine benadryl
+    augmentin azithromycin zithromax cephalexin keflex clindamycin bactrim sulfamethoxazole
+    trimethoprim nitrofurantoin macrobid metronidazole flagyl fluconazole diflucan acyclovir
+    valacyclovir valtrex tamiflu allopurinol colchicine meloxicam celecoxib celebrex
+    cyclobenzaprine flexeril baclofen tizanidine imitrex flomax tamsulosin finasteride viagra
+    cialis estradiol progesterone testosterone methotrexate humira nitroglycerin digoxin
+    amiodarone diltiazem verapamil keppra levetiracetam phenytoin dilantin donepezil aricept
+    memantine levodopa sinemet guaifenesin mucinex pseudoephedrine sudafed epinephrine epipen
+    sertraline zoloft prozac paxil citalopram escitalopram lexapro celexa venlafaxine effexor
+    cymbalta bupropion wellbutrin remeron trazodone nefazodone lithium lamotrigine lamictal
+    valproate depakote divalproex topiramate topamax seroquel zyprexa risperidone risperdal
+    aripiprazole abilify haloperidol haldol ziprasidone lurasidone latuda paliperidone
+    alprazolam xanax klonopin ativan valium buspirone hydroxyzine zolpidem ambien melatonin
+    methylphenidate ritalin concerta adderall amphetamine lisdexamfetamine vyvanse strattera
+    guanfacine clonidine prazosin disulfiram antabuse acamprosate varenicline chantix
+    """.split()
+)
+#: Drug-class name endings (lisinopril, metoprolol, atorvastatin, losartan, ...).
+_DRUG_SUFFIX = re.compile(
+    r"[a-z]{3,}(?:pril|olol|statin|sartan|azepam|azolam|oxetine|pine|mab|cycline|cillin"
+    r"|floxacin|prazole|tidine|triptan|gliptin|gliflozin|dronate|setron|parin|afil|profen"
+    r"|caine|asone|olone|triptyline|pramine|azine|xaban)$"
+)
+#: Ordinary words the suffix patterns would take for drugs.
+_NOT_DRUGS = frozenset({"porcupine", "magazine"})
+
+_SMALL = {
+    w: i
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+        "fifteen sixteen seventeen eighteen nineteen".split()
+    )
+}
+_SMALL.update(
+    (w, i)
+    for i, w in enumerate(
+        "zeroth first second third fourth fifth sixth seventh eighth ninth tenth eleventh "
+        "twelfth thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth "
+        "nineteenth".split()
+    )
+    if i
+)
+_TENS = {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)}
+_TENS.update((w[:-1] + "ieth", v) for w, v in list(_TENS.items()))
+_SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
+
+
+def _lines(text: str) -> str:
+    """One sentence per line, as rougeLsum expects."""
+    return "\n".join(s for line in text.splitlines() for s in _SENTENCE_END.split(line.strip()) if s)
+
+
+def rouge_scores(pred: str, ref: str) -> dict[str, float]:
+    """ROUGE-1/2/L/Lsum F1 of one prediction (rouge-score with stemming)."""
+    from rouge_score import rouge_scorer
+
+    scorer = rouge_scorer.RougeScorer(list(ROUGE_KEYS), use_stemmer=True)
+    scores = scorer.score(_lines(ref), _lines(pred))
+    return {k: scores[k].fmeasure for k in ROUGE_KEYS}
+
+
+def _check_lengths(preds: Sequence[str], refs: Sequence[str]) -> None:
+    if len(preds) != len(refs) or not preds:
+        raise ValueError(f"need as many predictions as references, at least one: {len(preds)}/{len(refs)}")
+
+
+def rouge(preds: Sequence[str], refs: Sequence[str]) -> dict[str, float]:
+    """Mean ROUGE-1/2/L/Lsum F1 over prediction/reference pairs."""
+    _check_lengths(preds, refs)
+    return mean_scores(rouge_scores(p, r) for p, r in zip(preds, refs, strict=True))
+
+
+def bleu(preds: Sequence[str], refs: Sequence[str]) -> float:
+    """Corpus BLEU (sacrebleu, one reference per prediction) scaled to [0, 1]."""
+    import sacrebleu
+
+    _check_lengths(preds, refs)
+    return sacrebleu.corpus_bleu(list(preds), [list(refs)]).score / 100
+
+
+def sentence_bleu(pred: str, ref: str) -> float:
+    """BLEU of one prediction (sacrebleu sentence BLEU, smoothed) scaled to [0, 1]."""
+    import sacrebleu
+
+    return sacrebleu.sentence_bleu(pred, [ref]).score / 100
+
+
+def _canonical(number: str | float) -> str:
+    value = float(str(number).replace(",", ""))
+    return str(int(value)) if value == int(value) else f"{value:g}"
+
+
+def _spoken_numbers(words: list[str]) -> set[str]:
+    """Values that runs of number words can stand for: 'seventy six' -> 76, 'one twenty' ->
+    1, 20 and 120, 'nineteen ninety eight' -> 1998, 'two thousand eight' -> 2008."""
+    values: set[str] = set()
+    run: list[str] = []
+    for word in [*words, ""]:
+        if word in _SMALL or word in _TENS or word in _SCALES or (word == "and" and run):
+            run.append(word)
+            continue
+        while run and run[-1] == "and":
+            run.pop()
+        if run:
+            total = current = 0
+            chunks: list[int] = []
+            for w in run:
+                if w == "hundred":
+                    current = max(current, 1) * 100
+                elif w in _SCALES:
+                    total, current = total + max(current, 1) * _SCALES[w], 0
+                elif w != "and":
+                    v = _SMALL.get(w, _TENS.get(w, 0))
+                    if chunks and chunks[-1] in _TENS.values() and 0 < v < 10:
+                        chunks[-1] += v  # 'seventy six' is one chunk, 'one twenty' two
+                    else:
+                        chunks.append(v)
+                    current += v
+            values.add(str(total + current))
+            values.update(str(c) for c in chunks)
+            values.add("".join(str(c) for c in chunks))
+            values.update(f"{a}{b}" for a, b in zip(chunks, chunks[1:]))
+        run = []
+    if "half" in words:
+        values.add("0.5")
+    return values
+
+
+def _numbers(text: str) -> set[str]:
+    return {_canonical(m) for m in _NUMBER.findall(_LIST_MARKER.sub(" ", text))}
+
+
+def drug_names(text: str) -> set[str]:
+    """Lower-case drug names in `text`: the built-in list plus drug-class suffixes."""
+    return {
+        w
+        for w in _WORD.findall(text.lower())
+        if w in DRUGS or (_DRUG_SUFFIX.fullmatch(w) and w not in _NOT_DRUGS)
+    }
+
+
+def unsupported_share(text: str, transcript: str) -> float:
+    """Share of the distinct numbers and drug names in `text` that the transcript lacks.
+
+    Numbers match by value, also against number words in the transcript ('seventy six' supports
+    76); drug names match as words, so a brand name does not support its generic. List markers
+    ('1.' at a line start) are not numbers. A text without numbers or drug names scores 0.0.
+    """
+    words = _WORD.findall(transcript.lower())
+    known_numbers = _numbers(transcript) | _spoken_numbers(words)
+    claims = [(n, n in known_numbers) for n in _numbers(text)]
+    claims += [(d, d in set(words)) for d in drug_names(text)]
+    if not claims:
+        return 0.0
+    return sum(1 for _, supported in claims if not supported) / len(claims)
+
+
+def sections_present(note: Note) -> float:
+    """Share of its format's sections that the note fills with text."""
+    names = SECTIONS[note.format]
+    return sum(1 for name in names if note.sections.get(name, "").strip()) / len(names)
+
+
+def summary_in_range(note: Note) -> float:
+    """1.0 when the summary has 30 to 70 words (`models.text.word_count`), else 0.0."""
+    from models.text import word_count
+
+    return float(SUMMARY_MIN_WORDS <= word_count(note.summary) <= SUMMARY_MAX_WORDS)
+
+
+def risk_scores(note: Note, transcript: str) -> dict[str, float]:
+    """Risk-flag recall and precision by category against `models.risk.scan(transcript)`.
+
+    Flags match by category. With nothing to find, recall is 1.0 (nothing was missed); with
+    nothing flagged, precision is 1.0 (no false alarm). Per category, `risk_recall/<category>` is
+    present only when the scan finds that category (1.0 if the note flags it) and
+    `risk_precision/<category>` only when the note flags it (1.0 if the scan finds it), so
+    `mean_scores` over a data set gives each category's recall and precision.
+    """
+    from models.risk import scan
+
+    expected = {f.category.value for f in scan(transcript)}
+    flagged = {f.category.value for f in note.risk_flags}
+    hits = expected & flagged
+    scores = {
+        "risk_recall": len(hits) / len(expected) if expected else 1.0,
+        "risk_precision": len(hits) / len(flagged) if flagged else 1.0,
+    }
+    scores.update((f"risk_recall/{c}", float(c in flagged)) for c in expected)
+    scores.update((f"risk_precision/{c}", float(c in expected)) for c in flagged)
+    return scores
+
+
+def note_checks(note: Note, transcript: str) -> dict[str, float]:
+    """All clinical checks of one note: sections, summary length, risk flags, unsupported facts."""
+    text = note.text or "\n".join(note.sections.values())
+    return {
+        "sections_present": sections_present(note),
+        "summary_in_range": summary_in_range(note),
+        **risk_scores(note, transcript),
+        "unsupported_share": unsupported_share(text, transcript),
+    }
+
+
+def mean_scores(rows: Iterable[Mapping[str, object]]) -> dict[str, float]:
+    """Mean of each key over the rows that have it; values must be numbers (bools count 0/1)."""
+    sums: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for row in rows:
+        for key, value in row.items():
+            if isinstance(value, int | float):
+                sums[key] = sums.get(key, 0.0) + float(value)
+                counts[key] = counts.get(key, 0) + 1
+    return {key: sums[key] / counts[key] for key in sums}
