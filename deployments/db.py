@@ -9,6 +9,7 @@ so transcripts and notes never reach logs or exception messages.
 """
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -21,6 +22,7 @@ from sqlalchemy import Engine, create_engine, event, func, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import defer
+from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, col, select
 
 from schemas.errors import (
@@ -38,6 +40,7 @@ logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+_MIGRATION_THREADS = threading.Lock()  # Alembic's `context` is process-global: one at a time
 
 
 def make_engine(url: str) -> Engine:
@@ -50,9 +53,14 @@ def make_engine(url: str) -> Engine:
         return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
 
     database = parsed.database or ""
-    if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(parsed, hide_parameters=True)
+    if not database or database == ":memory:":  # one shared connection, or each thread gets its own
+        engine = create_engine(
+            parsed, hide_parameters=True, poolclass=StaticPool, connect_args={"check_same_thread": False}
+        )
+    else:
+        if not database.startswith("file:"):
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -67,13 +75,17 @@ def make_engine(url: str) -> Engine:
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Upgrade the database to `revision` with Alembic; safe to call from several processes at
-    once (the migration environment takes a database-wide lock for the whole upgrade)."""
+    """Upgrade the database to `revision` with Alembic, in one transaction.
+
+    Safe to call from several processes at once: the migration environment takes a
+    database-wide lock for the whole upgrade, so later callers find the work done.
+    """
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
     try:
-        command.upgrade(config, revision)
+        with _MIGRATION_THREADS:
+            command.upgrade(config, revision)
     except OperationalError as e:
         raise DatabaseUnavailable() from e
     logger.info("database migrated", extra={"revision": revision})
@@ -106,9 +118,7 @@ def _transaction(engine: Engine, write: bool = False) -> Iterator[Session]:
         raise DatabaseUnavailable() from e
 
 
-def create_session(
-    engine: Engine, transcript: str, client_ref: str | None, session_date: date | None
-) -> int:
+def create_session(engine: Engine, transcript: str, client_ref: str | None, session_date: date | None) -> int:
     """Store a new session with its transcript; return its id."""
     row = ClinicalSession(
         transcript=transcript,
@@ -150,7 +160,7 @@ def list_sessions(
     """
     query = (
         _with_note()
-        .options(defer(col(ClinicalSession.transcript), raiseload=True))
+        .options(defer(ClinicalSession.transcript, raiseload=True))  # type: ignore[arg-type]
         .order_by(col(ClinicalSession.id).desc())
         .limit(limit)
         .offset(offset)
@@ -169,9 +179,7 @@ def _lock_note(session: Session, session_id: int) -> ProgressNote | None:
     lock = select(ClinicalSession.id).where(col(ClinicalSession.id) == session_id)
     if session.exec(lock.with_for_update()).first() is None:
         raise SessionNotFound()
-    return session.exec(
-        select(ProgressNote).where(col(ProgressNote.session_id) == session_id)
-    ).first()
+    return session.exec(select(ProgressNote).where(col(ProgressNote.session_id) == session_id)).first()
 
 
 def _set_content(row: ProgressNote, note: Note, now: datetime) -> None:
@@ -199,8 +207,7 @@ def save_generated_note(
             raise ClinicianEditExists()
         now = utcnow()
         if row is None:
-            row = ProgressNote(session_id=session_id, format=note.format.value, version=0)
-            row.created_at = now
+            row = ProgressNote(session_id=session_id, format=note.format.value, created_at=now, version=0)
         _set_content(row, note, now)
         row.model = metadata.model
         row.model_version = metadata.model_version
@@ -215,9 +222,7 @@ def save_generated_note(
     return row
 
 
-def save_clinician_edit(
-    engine: Engine, session_id: int, note: Note, if_match: str | None
-) -> ProgressNote:
+def save_clinician_edit(engine: Engine, session_id: int, note: Note, if_match: str | None) -> ProgressNote:
     """Replace the note's content with a clinician's edit if `if_match` holds its current ETag.
 
     Keeps the generation metadata (model, model_version, generated_at); sets source clinician,
@@ -274,7 +279,7 @@ def metadata_of(row: ProgressNote) -> NoteMetadata:
 
 
 def format_time(value: datetime) -> str:
-    """ISO 8601 in UTC with a `Z` suffix; naive values (as SQLite returns them) are UTC."""
+    """ISO 8601 in UTC with a `Z` suffix (a naive value is taken to be UTC)."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")

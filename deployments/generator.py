@@ -14,7 +14,8 @@ from models.resolve import resolve_model
 from schemas.notes import NoteFormat
 from schemas.pipeline import Draft, PreparedTranscript
 
-logger = logging.getLogger(__name__)
+# Serve routes the "ray.serve" logger to the replica logs (JSON, with request ids).
+logger = logging.getLogger("ray.serve")
 
 
 @serve.deployment(

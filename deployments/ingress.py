@@ -1,7 +1,6 @@
 """Ingress: the HTTP API (FastAPI) in front of Preprocessor -> NoteGenerator -> NoteWriter."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: FastAPI must see real types on the routes.
 import asyncio
 import json
 import logging
@@ -32,7 +31,8 @@ from schemas.errors import (
 )
 from schemas.notes import NoteFormat
 
-logger = logging.getLogger(__name__)
+# Serve routes the "ray.serve" logger to the replica logs (JSON, with request ids).
+logger = logging.getLogger("ray.serve")
 app = FastAPI(title="Progress note service", version="1.0")
 Body = TypeVar("Body", bound=BaseModel)
 
@@ -64,7 +64,8 @@ async def api_error(request: Request, exc: ApiError) -> JSONResponse:
 
 @app.exception_handler(RequestValidationError)
 async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    # FastAPI's default body echoes the input; ours never does.
+    # FastAPI's default body echoes the input; ours never does. Field paths and error types only.
+    logger.info("request rejected", extra={"errors": [(e["loc"], e["type"]) for e in exc.errors()]})
     return _error(InvalidRequest(), request)
 
 
@@ -95,6 +96,20 @@ async def _parse(request: Request, model: type[Body], max_bytes: int) -> Body:
     if transcript is not None and not transcript.strip():
         raise EmptyTranscript()
     return body
+
+
+def _replica_states() -> dict:
+    """Replica states per deployment of this application, e.g. {"NoteGenerator": {"RUNNING": 1}}."""
+    try:
+        status = serve.status()
+    except Exception:
+        logger.exception("health: serve status failed")
+        return {}
+    app_name = serve.get_replica_context().app_name
+    application = status.applications.get(app_name)
+    if application is None:
+        return {}
+    return {name: dict(d.replica_states) for name, d in application.deployments.items()}
 
 
 @serve.deployment(name="Ingress", ray_actor_options={"num_cpus": 0.1})
@@ -183,16 +198,3 @@ class Ingress:
         ok = checks["model"] is not None and checks["database"]
         return JSONResponse({"status": "ok" if ok else "degraded", **checks}, status_code=200 if ok else 503)
 
-
-def _replica_states() -> dict:
-    """Replica states per deployment of this application, e.g. {"NoteGenerator": {"RUNNING": 1}}."""
-    try:
-        status = serve.status()
-    except Exception:
-        logger.exception("health: serve status failed")
-        return {}
-    app_name = serve.get_replica_context().app_name
-    application = status.applications.get(app_name)
-    if application is None:
-        return {}
-    return {name: dict(d.replica_states) for name, d in application.deployments.items()}

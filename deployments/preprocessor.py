@@ -10,7 +10,8 @@ from models.pipeline import prepare
 from schemas.errors import EmptyTranscript, TranscriptTooLarge
 from schemas.pipeline import PreparedTranscript
 
-logger = logging.getLogger(__name__)
+# Serve routes the "ray.serve" logger to the replica logs (JSON, with request ids).
+logger = logging.getLogger("ray.serve")
 
 
 @serve.deployment(name="Preprocessor", ray_actor_options={"num_cpus": 0.1})

@@ -17,7 +17,8 @@ from schemas.errors import ClinicianEditExists, InvalidNote
 from schemas.notes import SECTIONS, Note, NoteFormat, NoteMetadata, NoteSource, RiskFlag
 from schemas.pipeline import Draft, PreparedTranscript
 
-logger = logging.getLogger(__name__)
+# Serve routes the "ray.serve" logger to the replica logs (JSON, with request ids).
+logger = logging.getLogger("ray.serve")
 
 
 def _now() -> str:
