@@ -13,32 +13,26 @@ from __future__ import annotations
 
 import argparse
 import errno
-import fcntl
 import hashlib
 import json
 import os
 import re
 import shutil
 import sys
-import time
 import uuid
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from models.files import cached_sha256, file_lock, sha256_file, write_atomic
+
 MANIFEST = "manifest.json"
 KINDS = ("gguf", "lora", "hf")
-#: Files smaller than this are hashed every time; larger ones keep a `<file>.sha256` sidecar.
-SIDECAR_MIN_BYTES = 1 << 20
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _NUMBERED = re.compile(r"v([0-9]+)")
 _CHUNK = 1 << 20
-# A sidecar is trusted only for files last changed this long before they were hashed: a change
-# within the filesystem's timestamp granularity of the hashing could otherwise go unnoticed.
-_RACY_SECONDS = 2.0
 
 
 class ArtifactError(Exception):
@@ -96,55 +90,6 @@ class Artifact:
         return self.gguf_path if self.kind == "lora" else None
 
 
-def sha256_file(path: Path) -> str:
-    """The hex sha256 of a file's content."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(_CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def cached_sha256(path: Path, min_size: int = SIDECAR_MIN_BYTES) -> str:
-    """sha256 of `path`, kept in a `<path>.sha256` sidecar keyed by size and mtime.
-
-    The sidecar is ignored when the file's size or mtime changed, and silently not written
-    where the folder is read-only.
-    """
-    path = Path(path)
-    stat = path.stat()
-    if stat.st_size < min_size:
-        return sha256_file(path)
-    sidecar = path.with_name(path.name + ".sha256")
-    key = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-    try:
-        cached = json.loads(sidecar.read_text())
-        if {k: cached.get(k) for k in key} == key and isinstance(cached.get("sha256"), str):
-            return str(cached["sha256"])
-    except (OSError, ValueError):
-        pass
-    started = time.time()
-    digest = sha256_file(path)
-    if path.stat().st_mtime_ns == stat.st_mtime_ns and stat.st_mtime < started - _RACY_SECONDS:
-        try:
-            _write_atomic(sidecar, json.dumps({**key, "sha256": digest}))
-        except OSError:
-            pass
-    return digest
-
-
-@contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive advisory lock on `path` (created if absent) for the block."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
 def publish(
     root: Path,
     name: str,
@@ -184,7 +129,7 @@ def publish(
                 "files": hashes,
                 "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             }
-            _write_atomic(staging / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
+            write_atomic(staging / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
             target = folder / chosen
             if target.exists():
                 raise VersionExists(f"version already published: {name}:{chosen}")
@@ -235,7 +180,9 @@ def verify(artifact: Artifact, cached: bool = False) -> None:
     for rel, expected in sorted(artifact.manifest.get("files", {}).items()):
         path = artifact.path / _check_relpath(rel)
         if not path.is_file():
-            raise ArtifactNotFound(f"artifact file is missing: {artifact.name}:{artifact.version}/{rel}")
+            raise ArtifactNotFound(
+                f"artifact file is missing: {artifact.name}:{artifact.version}/{rel}"
+            )
         actual = cached_sha256(path) if cached else sha256_file(path)
         if actual != expected:
             raise ChecksumMismatch(f"checksum mismatch: {artifact.name}:{artifact.version}/{rel}")
@@ -247,7 +194,9 @@ def list_artifacts(root: Path) -> list[Artifact]:
     for folder in sorted(p for p in Path(root).glob("*") if p.is_dir() and _NAME.fullmatch(p.name)):
         for version in sorted(
             (v for v in folder.iterdir() if (v / MANIFEST).is_file() and _NAME.fullmatch(v.name)),
-            key=lambda v: (0, int(m[1]), "") if (m := _NUMBERED.fullmatch(v.name)) else (1, 0, v.name),
+            key=lambda v: (
+                (0, int(m[1]), "") if (m := _NUMBERED.fullmatch(v.name)) else (1, 0, v.name)
+            ),
         ):
             found.append(resolve(root, f"{folder.name}:{version.name}"))
     return found
@@ -256,24 +205,15 @@ def list_artifacts(root: Path) -> list[Artifact]:
 def _place(src: Path, dest: Path, move: bool) -> str:
     dest.parent.mkdir(parents=True, exist_ok=True)
     if move:
-        digest = sha256_file(src)
+        moved = sha256_file(src)
         shutil.move(src, dest)
-        return digest
+        return moved
     digest = hashlib.sha256()
     with open(src, "rb") as fin, open(dest, "wb") as fout:
         while block := fin.read(_CHUNK):
             digest.update(block)
             fout.write(block)
     return digest.hexdigest()
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _numbered_versions(folder: Path) -> list[int]:
@@ -323,19 +263,18 @@ def _check_fields(fields: dict[str, Any], rels: Mapping[str, Path]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`list`, `show REF` or `verify REF` against `--root` (default: NOTES_ARTIFACT_STORE)."""
+    """`list`, `show REF` or `verify REF` against `--root`."""
     parser = argparse.ArgumentParser(prog="python -m models.artifacts")
-    parser.add_argument(
-        "--root",
-        type=Path,
-        default=Path(os.environ.get("NOTES_ARTIFACT_STORE", "models/published")),
-        help="store root folder (default: $NOTES_ARTIFACT_STORE or models/published)",
-    )
+    parser.add_argument("--root", type=Path, help="store root (default: Settings.artifact_store)")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="every published name:version")
     for command in ("show", "verify"):
         sub.add_parser(command).add_argument("ref", help="name:version or name:latest")
     args = parser.parse_args(argv)
+    if args.root is None:
+        from schemas.settings import Settings
+
+        args.root = Settings().artifact_store
     try:
         if args.command == "list":
             for art in list_artifacts(args.root):

@@ -22,7 +22,7 @@ import tarfile
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from models.artifacts import file_lock
+from models.files import file_lock
 
 CONVERTERS = ("convert_hf_to_gguf.py", "convert_lora_to_gguf.py")
 #: What is kept from the sdist's vendor/llama.cpp (conversion/ is absent in older releases).
@@ -45,10 +45,13 @@ def cache_root() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "psynote"
 
 
-def converter_dir(version: str | None = None, cache: Path | None = None) -> Path:
+def converter_dir(
+    version: str | None = None, cache: Path | None = None, sdist: Path | None = None
+) -> Path:
     """The folder holding llama.cpp's converters for `version` (default: the installed one).
 
-    Downloads and unpacks the sdist on first use, under a file lock so that concurrent
+    Unpacks the sdist on first use (`sdist`, a local llama_cpp_python-<ver>.tar.gz for machines
+    without the registry, else downloaded with pip), under a file lock so that concurrent
     processes unpack it once. Raises ConverterUnavailable.
     """
     version = version or llama_cpp_version()
@@ -61,7 +64,7 @@ def converter_dir(version: str | None = None, cache: Path | None = None) -> Path
         if _complete(target):
             return target
         with tempfile.TemporaryDirectory(dir=cache, prefix=".fetch-") as tmp:
-            sdist = _download_sdist(version, Path(tmp) / "sdist")
+            sdist = sdist or _download_sdist(version, Path(tmp) / "sdist")
             staging = Path(tmp) / "unpacked"
             _unpack(sdist, staging)
             if target.exists():  # an incomplete leftover from an interrupted older layout
@@ -83,15 +86,19 @@ def converter_env(folder: Path) -> dict[str, str]:
 
 
 def _complete(folder: Path) -> bool:
-    return all((folder / name).is_file() for name in CONVERTERS) and (
-        folder / "gguf-py" / "gguf" / "__init__.py"
-    ).is_file()
+    return (
+        all((folder / name).is_file() for name in CONVERTERS)
+        and (folder / "gguf-py" / "gguf" / "__init__.py").is_file()
+    )
 
 
 def _download_sdist(version: str, dest: Path) -> Path:
+    # pip prepares the sdist's metadata, which needs its build backend (scikit-build-core):
+    # `--no-build-isolation` fails where that is not installed, and `--no-binary :all:` builds
+    # the backend from source (45 s); this form takes wheels for the backend only (6 s).
     command = [
-        sys.executable, "-m", "pip", "download", "--no-binary", ":all:", "--no-deps",
-        "--no-build-isolation", f"llama-cpp-python=={version}", "-d", str(dest),
+        sys.executable, "-m", "pip", "download", "--no-binary", "llama-cpp-python", "--no-deps",
+        f"llama-cpp-python=={version}", "-d", str(dest),
     ]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     found = sorted(dest.glob("llama_cpp_python-*.tar.gz")) if dest.is_dir() else []
@@ -126,10 +133,11 @@ def main(argv: list[str] | None = None) -> int:
     """`fetch`: make sure the converters are unpacked and print their folder."""
     parser = argparse.ArgumentParser(prog="python -m models.llama_tools")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("fetch", help="download and unpack llama.cpp's converters; print the folder")
-    parser.parse_args(argv)
+    fetch = sub.add_parser("fetch", help="unpack llama.cpp's converters; print their folder")
+    fetch.add_argument("--sdist", type=Path, help="local llama_cpp_python-<ver>.tar.gz to use")
+    args = parser.parse_args(argv)
     try:
-        print(converter_dir())
+        print(converter_dir(sdist=args.sdist))
     except ConverterUnavailable as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

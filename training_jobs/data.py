@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from models.profiles import ModelProfile, get_profile
 from models.prompts import section_example
@@ -20,6 +20,7 @@ from models.text import normalize
 
 #: ACI-Bench note divisions, the `{division}` in by-division/{split}_{division}.json.
 ACI_DIVISIONS = ("subjective", "objective_exam", "objective_results", "assessment_and_plan")
+_ACI_FIELDS = ("src", "tgt", "file")
 
 
 @dataclass(frozen=True)
@@ -77,16 +78,12 @@ class Problem:
     reason: str
     source: str = ""
 
-    def where(self) -> str:
-        """'row 4' or 'train_subjective.json row 4'."""
-        return f"{self.source} row {self.row}" if self.source else f"row {self.row}"
-
 
 def _describe(problems: Sequence[Problem]) -> tuple[int, str]:
     """(number of bad rows, '; '-joined 'row N: reason, reason' list) in file order."""
     reasons: dict[str, list[str]] = {}
     for p in problems:
-        reasons.setdefault(p.where(), []).append(p.reason)
+        reasons.setdefault(f"{p.source} row {p.row}".lstrip(), []).append(p.reason)
     return len(reasons), "; ".join(f"{where}: {', '.join(r)}" for where, r in reasons.items())
 
 
@@ -114,12 +111,13 @@ class LoadedPairs(list[Pair]):
     def report(self) -> str:
         """One line: how many rows were dropped and why (row numbers and reasons only)."""
         count, listing = _describe(self.dropped)
-        if not count:
-            return f"{len(self)} rows from {self.source}, none dropped"
-        return f"{len(self)} rows from {self.source}; dropped {count}: {listing}"
+        head = f"{len(self)} rows from {self.source}; dropped {count}"
+        return f"{head}: {listing}" if count else head
 
 
 class Split(NamedTuple):
+    """The three sides of a split; a group's pairs are all on one side."""
+
     train: list[Pair]
     validation: list[Pair]
     test: list[Pair]
@@ -144,7 +142,7 @@ def _read_csv(path: Path, preset: ColumnPreset) -> list[tuple[Pair, list[str]]]:
                     message=f"{path.name}: missing column{'s' * (len(missing) > 1)} "
                     f"{', '.join(missing)} (this preset reads {', '.join(preset.required())})",
                 )
-            rows = [_csv_row(n, rec, preset, header) for n, rec in enumerate(reader, start=1)]
+            rows = [_csv_row(n, rec, preset, path.name) for n, rec in enumerate(reader, start=1)]
     except UnicodeDecodeError as e:
         raise DatasetError(path.name, message=f"{path.name}: not UTF-8 text") from e
     except csv.Error as e:
@@ -152,14 +150,15 @@ def _read_csv(path: Path, preset: ColumnPreset) -> list[tuple[Pair, list[str]]]:
     return rows
 
 
-def _csv_row(n: int, rec: dict, preset: ColumnPreset, header: list[str]) -> tuple[Pair, list[str]]:
+def _csv_row(n: int, rec: dict, preset: ColumnPreset, source: str) -> tuple[Pair, list[str]]:
     problems = ["more fields than the header"] if None in rec else []
 
     def cell(column: str | None) -> str:
-        return (rec.get(column) or "").strip() if column in header else ""
+        return (rec.get(column) or "").strip() if column else ""
 
     transcript, target = normalize(cell(preset.transcript)), normalize(cell(preset.target))
-    section = cell(preset.section) if preset.section in header else preset.default_section
+    has_section = preset.section is not None and preset.section in rec
+    section = cell(preset.section) if has_section else preset.default_section
     if not section:
         problems.append(f"empty {preset.section}")
     if preset.group_by_transcript:
@@ -168,7 +167,7 @@ def _csv_row(n: int, rec: dict, preset: ColumnPreset, header: list[str]) -> tupl
         group = cell(preset.group)
         if not group and preset.group and preset.group not in preset.optional:
             problems.append(f"empty {preset.group}")
-        group = group or f"row-{n}"
+        group = group or f"{source}#row-{n}"  # unique across files loaded together
     pair = Pair(transcript, target, section, group, n, cell(preset.row_id))
     return pair, problems
 
@@ -176,7 +175,7 @@ def _csv_row(n: int, rec: dict, preset: ColumnPreset, header: list[str]) -> tupl
 def _validate(
     rows: list[tuple[Pair, list[str], str]],
     source: str,
-    on_error: str,
+    on_error: Literal["raise", "drop"],
     max_tokens: int | None,
     count_tokens: Callable[[str], int] | None,
     profile: str | ModelProfile,
@@ -222,7 +221,7 @@ def load_pairs(
     count_tokens: Callable[[str], int] | None = None,
     *,
     profile: str | ModelProfile = "gemma3",
-    on_error: str = "raise",
+    on_error: Literal["raise", "drop"] = "raise",
 ) -> LoadedPairs:
     """The validated pairs of a CSV file read with the column preset `preset`.
 
@@ -247,7 +246,7 @@ def load_aci_divisions(
     count_tokens: Callable[[str], int] | None = None,
     *,
     profile: str | ModelProfile = "gemma3",
-    on_error: str = "raise",
+    on_error: Literal["raise", "drop"] = "raise",
 ) -> LoadedPairs:
     """Pairs from ACI-Bench by-division files `{folder}/{split}_{division}.json`.
 
@@ -262,17 +261,16 @@ def load_aci_divisions(
         try:
             entries = json.loads(path.read_text(encoding="utf-8"))["data"]
         except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as e:
-            raise DatasetError(path.name, message=f"{path.name}: not a {{'data': [...]}} file") from e
+            raise DatasetError(
+                path.name, message=f"{path.name}: not a {{'data': [...]}} file"
+            ) from e
         for n, entry in enumerate(entries, start=1):
-            entry = entry if isinstance(entry, dict) else {}
-            fields = {k: entry.get(k) for k in ("src", "tgt", "file")}
+            fields = {k: entry.get(k) if isinstance(entry, dict) else None for k in _ACI_FIELDS}
             reasons = [f"missing {k}" for k, v in fields.items() if not isinstance(v, str)]
-            transcript, target, file_id = (
-                v.strip() if isinstance(v, str) else "" for v in fields.values()
-            )
-            transcript, target = normalize(transcript), normalize(target)
+            src, tgt, file_id = (v.strip() if isinstance(v, str) else "" for v in fields.values())
             group = file_id.split("-", 1)[0] or f"{division}-row-{n}"
-            rows.append((Pair(transcript, target, division, group, n, file_id), reasons, path.name))
+            pair = Pair(normalize(src), normalize(tgt), division, group, n, file_id)
+            rows.append((pair, reasons, path.name))
     source = f"{folder.name} {split}"
     return _validate(rows, source, on_error, max_tokens, count_tokens, profile)
 
@@ -326,8 +324,5 @@ def to_examples(pairs: Iterable[Pair], profile: str | ModelProfile) -> list[dict
     completion (the target and the end-of-turn text) only.
     """
     prof = get_profile(profile) if isinstance(profile, str) else profile
-    examples = []
-    for p in pairs:
-        prompt, completion = section_example(prof, p.transcript, p.section, p.target)
-        examples.append({"prompt": prompt, "completion": completion})
-    return examples
+    examples = (section_example(prof, p.transcript, p.section, p.target) for p in pairs)
+    return [{"prompt": prompt, "completion": completion} for prompt, completion in examples]

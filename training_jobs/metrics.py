@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
 
 from schemas.notes import SECTIONS, SUMMARY_MAX_WORDS, SUMMARY_MIN_WORDS, Note
 
@@ -16,8 +17,12 @@ ROUGE_KEYS = ("rouge1", "rouge2", "rougeL", "rougeLsum")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 #: A number: digits not glued to a preceding letter, with thousands separators and decimals.
 _NUMBER = re.compile(r"(?<![A-Za-z\d.])\d+(?:,\d{3})*(?:\.\d+)?")
-_LIST_MARKER = re.compile(r"^\s*\d+[.)]\s", re.MULTILINE)
+#: A list marker: '12.' or '3)' opening a line, or one digit after a sentence, before a capital.
+_LIST_MARKER = re.compile(
+    r"(?:^[ \t]*\d{1,2}|(?<=[.:;] )[1-9]|(?<=[.:;]  )[1-9])[.)]\s+(?=[A-Z])", re.MULTILINE
+)
 _WORD = re.compile(r"[a-z]+")
+_CLAUSE_END = re.compile(r"[.,;:!?()\[\]\n]")
 
 #: Common drugs (generic and brand names) that the suffix patterns below do not catch.
 DRUGS = frozenset(
@@ -44,7 +49,7 @@ DRUGS = frozenset(
     alprazolam xanax klonopin ativan valium buspirone hydroxyzine zolpidem ambien melatonin
     methylphenidate ritalin concerta adderall amphetamine lisdexamfetamine vyvanse strattera
     guanfacine clonidine prazosin disulfiram antabuse acamprosate varenicline chantix
-    """.split()
+    """.split()  # noqa: SIM905 (a word list reads better than 190 quoted strings)
 )
 #: Drug-class name endings (lisinopril, metoprolol, atorvastatin, losartan, ...).
 _DRUG_SUFFIX = re.compile(
@@ -55,44 +60,51 @@ _DRUG_SUFFIX = re.compile(
 #: Ordinary words the suffix patterns would take for drugs.
 _NOT_DRUGS = frozenset({"porcupine", "magazine"})
 
-_SMALL = {
-    w: i
-    for i, w in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-        "fifteen sixteen seventeen eighteen nineteen".split()
-    )
-}
-_SMALL.update(
-    (w, i)
-    for i, w in enumerate(
-        "zeroth first second third fourth fifth sixth seventh eighth ninth tenth eleventh "
-        "twelfth thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth "
-        "nineteenth".split()
-    )
-    if i
+# Number words, so that 'seventy six' in a transcript supports '76' in a note.
+_TENS_WORDS = "twenty thirty forty fifty sixty seventy eighty ninety"
+_WORDS_0_19 = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen"
+    " fifteen sixteen seventeen eighteen nineteen"
 )
-_TENS = {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)}
-_TENS.update((w[:-1] + "ieth", v) for w, v in list(_TENS.items()))
+_ORDINALS_1_19 = (
+    "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth"
+    " thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth"
+)
+_SMALL = {w: i for i, w in enumerate(_WORDS_0_19.split())}
+_SMALL.update((w, i) for i, w in enumerate(_ORDINALS_1_19.split(), 1))
+_TENS = {w: 10 * i for i, w in enumerate(_TENS_WORDS.split(), 2)}
+_TENS.update((w[:-1] + "ieth", v) for w, v in list(_TENS.items()))  # twentieth, thirtieth, ...
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
+_NUMBER_WORDS = {*_SMALL, *_TENS, *_SCALES}
+_JOINERS = ("and", "point")
+_MONTHS = "january february march april may june july august september october november december"
 
 
 def _lines(text: str) -> str:
     """One sentence per line, as rougeLsum expects."""
-    return "\n".join(s for line in text.splitlines() for s in _SENTENCE_END.split(line.strip()) if s)
+    return "\n".join(
+        s for line in text.splitlines() for s in _SENTENCE_END.split(line.strip()) if s
+    )
+
+
+@cache
+def _rouge_scorer():
+    from rouge_score import rouge_scorer
+
+    return rouge_scorer.RougeScorer(list(ROUGE_KEYS), use_stemmer=True)
 
 
 def rouge_scores(pred: str, ref: str) -> dict[str, float]:
     """ROUGE-1/2/L/Lsum F1 of one prediction (rouge-score with stemming)."""
-    from rouge_score import rouge_scorer
-
-    scorer = rouge_scorer.RougeScorer(list(ROUGE_KEYS), use_stemmer=True)
-    scores = scorer.score(_lines(ref), _lines(pred))
+    scores = _rouge_scorer().score(_lines(ref), _lines(pred))
     return {k: scores[k].fmeasure for k in ROUGE_KEYS}
 
 
 def _check_lengths(preds: Sequence[str], refs: Sequence[str]) -> None:
     if len(preds) != len(refs) or not preds:
-        raise ValueError(f"need as many predictions as references, at least one: {len(preds)}/{len(refs)}")
+        raise ValueError(
+            f"need as many predictions as references, at least one: {len(preds)}/{len(refs)}"
+        )
 
 
 def rouge(preds: Sequence[str], refs: Sequence[str]) -> dict[str, float]:
@@ -121,39 +133,52 @@ def _canonical(number: str | float) -> str:
     return str(int(value)) if value == int(value) else f"{value:g}"
 
 
+def _run_values(run: list[str]) -> tuple[float, set[str]]:
+    """(the value, other readings) of a run of number words without 'and' or 'point'."""
+    total = current = 0
+    chunks: list[int] = []
+    for w in run:
+        if w == "hundred":
+            current = max(current, 1) * 100
+        elif w in _SCALES:
+            total, current = total + max(current, 1) * _SCALES[w], 0
+        else:
+            v = _SMALL.get(w, _TENS.get(w, 0))
+            if chunks and chunks[-1] in _TENS.values() and 0 < v < 10:
+                chunks[-1] += v  # 'seventy six' is one chunk, 'one twenty' two
+            else:
+                chunks.append(v)
+            current += v
+    readings = {str(c) for c in chunks} | {"".join(str(c) for c in chunks)}
+    readings.update(f"{a}{b}" for a, b in zip(chunks, chunks[1:], strict=False))
+    return total + current, readings
+
+
 def _spoken_numbers(words: list[str]) -> set[str]:
     """Values that runs of number words can stand for: 'seventy six' -> 76, 'one twenty' ->
-    1, 20 and 120, 'nineteen ninety eight' -> 1998, 'two thousand eight' -> 2008."""
-    values: set[str] = set()
-    run: list[str] = []
-    for word in [*words, ""]:
-        if word in _SMALL or word in _TENS or word in _SCALES or (word == "and" and run):
-            run.append(word)
+    1, 20 and 120, 'nineteen ninety eight' -> 1998, 'two thousand eight' -> 2008, 'ninety eight
+    point six' -> 98.6, 'two and a half' -> 2.5, 'march' -> 3."""
+    values = {str(i) for i, month in enumerate(_MONTHS.split(), 1) if month in words}
+    values.update({"0.5"} if "half" in words else set())
+    i = 0
+    while i < len(words):
+        j = i
+        while j < len(words) and (words[j] in _NUMBER_WORDS or (j > i and words[j] in _JOINERS)):
+            j += 1
+        while j > i and words[j - 1] in _JOINERS:
+            j -= 1
+        if j == i:
+            i += 1
             continue
-        while run and run[-1] == "and":
-            run.pop()
-        if run:
-            total = current = 0
-            chunks: list[int] = []
-            for w in run:
-                if w == "hundred":
-                    current = max(current, 1) * 100
-                elif w in _SCALES:
-                    total, current = total + max(current, 1) * _SCALES[w], 0
-                elif w != "and":
-                    v = _SMALL.get(w, _TENS.get(w, 0))
-                    if chunks and chunks[-1] in _TENS.values() and 0 < v < 10:
-                        chunks[-1] += v  # 'seventy six' is one chunk, 'one twenty' two
-                    else:
-                        chunks.append(v)
-                    current += v
-            values.add(str(total + current))
-            values.update(str(c) for c in chunks)
-            values.add("".join(str(c) for c in chunks))
-            values.update(f"{a}{b}" for a, b in zip(chunks, chunks[1:]))
-        run = []
-    if "half" in words:
-        values.add("0.5")
+        whole, _, decimals = (" ".join(words[i:j]) + " ").partition(" point ")
+        value, readings = _run_values([w for w in whole.split() if w != "and"])
+        values |= readings | {_canonical(value)}
+        digits = "".join(str(_SMALL.get(w, "")) for w in decimals.split())
+        if digits:
+            values.add(_canonical(f"{value}.{digits}"))
+        if words[j : j + 3] == ["and", "a", "half"]:
+            values.add(_canonical(value + 0.5))
+        i = j
     return values
 
 
@@ -174,11 +199,14 @@ def unsupported_share(text: str, transcript: str) -> float:
     """Share of the distinct numbers and drug names in `text` that the transcript lacks.
 
     Numbers match by value, also against number words in the transcript ('seventy six' supports
-    76); drug names match as words, so a brand name does not support its generic. List markers
-    ('1.' at a line start) are not numbers. A text without numbers or drug names scores 0.0.
+    76, within one clause); drug names match as words, so a brand name does not support its
+    generic. List markers ('1.' opening a line or a sentence) are not numbers. A text without
+    numbers or drug names scores 0.0.
     """
     words = _WORD.findall(transcript.lower())
-    known_numbers = _numbers(transcript) | _spoken_numbers(words)
+    known_numbers = _numbers(transcript)
+    for clause in _CLAUSE_END.split(transcript.lower()):
+        known_numbers |= _spoken_numbers(_WORD.findall(clause))
     claims = [(n, n in known_numbers) for n in _numbers(text)]
     claims += [(d, d in set(words)) for d in drug_names(text)]
     if not claims:

@@ -1,0 +1,1 @@
+"""Tests of the Serve deployments and the database module."""

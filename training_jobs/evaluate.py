@@ -1,0 +1,297 @@
+"""Evaluate a model on a dataset, generating through the same code path as the service.
+
+    python -m training_jobs.evaluate --model embedded \\
+        --data ../shared/data/mts-dialog/MTS-Dialog-ValidationSet.csv --preset mts \\
+        --limit 50 --out artifacts/eval/base.json
+    python -m training_jobs.evaluate --model embedded --lora artifacts/lora/adapter.gguf \\
+        --data ../shared/data/mts-dialog/MTS-Dialog-ValidationSet.csv --preset mts \\
+        --limit 50 --out artifacts/eval/lora.json --compare artifacts/eval/base.json
+
+`--task section` (default) generates each row's section with `NoteEngine.generate_section` and
+scores it against the reference (ROUGE, BLEU) and the transcript (`unsupported_share`).
+`--task note` drafts whole notes with `models.pipeline.draft_note` and reports the clinical
+checks, plus ROUGE/BLEU of the note text against the reference. Writes the JSON report to
+`--out` and, beside it, a markdown report (`.md`) with a bar plot (`.png`). Reports hold row
+numbers, ids and scores, never text. Progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from models.text import MARKER_RE
+from schemas.notes import NoteFormat
+from training_jobs.data import COLUMN_PRESETS, DatasetError, Pair, load_pairs
+from training_jobs.metrics import (
+    bleu,
+    mean_scores,
+    note_checks,
+    rouge_scores,
+    sentence_bleu,
+    unsupported_share,
+)
+
+
+class Progress:
+    """Rows done and rate on stderr, at most every `every_s` seconds and at the end."""
+
+    def __init__(self, total: int, every_s: float = 5.0) -> None:
+        self.total, self.every_s, self.done = total, every_s, 0
+        self.start = self.last = time.monotonic()
+
+    def tick(self) -> None:
+        """Count one row done; print a progress line when due."""
+        self.done += 1
+        now = time.monotonic()
+        if now - self.last >= self.every_s or self.done in (1, self.total):
+            rate = self.done / max(now - self.start, 1e-9)
+            eta = (self.total - self.done) / rate
+            print(
+                f"{self.done}/{self.total} rows, {rate:.2f} rows/s, eta {eta:.0f} s",
+                file=sys.stderr,
+            )
+            self.last = now
+
+
+def score_sections(engine, pairs: Sequence[Pair]) -> tuple[list[dict], list[str]]:
+    """Per-row scores of `engine.generate_section` on each pair, and the generated texts."""
+    rows, preds, progress = [], [], Progress(len(pairs))
+    for p in pairs:
+        pred = engine.generate_section(p.transcript, p.section)
+        preds.append(pred)
+        scores = {
+            **rouge_scores(pred, p.target),
+            "bleu": sentence_bleu(pred, p.target),
+            "unsupported_share": unsupported_share(pred, p.transcript),
+        }
+        rows.append({"row": p.row, "id": p.id, "section": p.section, "scores": scores})
+        progress.tick()
+    return rows, preds
+
+
+def score_notes(
+    engine, pairs: Sequence[Pair], note_format: NoteFormat, draft: Callable
+) -> tuple[list[dict], list[str]]:
+    """Per-row clinical checks of the service's note (`draft(engine, transcript, format)`) and
+    scores of its text against the reference; also the note texts.
+
+    `unsupported_share` is left out for fallback notes (it measures what the model made up),
+    so its mean covers model-written notes only; `fallback` gives their share.
+    """
+    rows, preds, progress = [], [], Progress(len(pairs))
+    for p in pairs:
+        note, info = draft(engine, p.transcript, note_format)
+        pred = MARKER_RE.sub(r"\1", note.text or "\n\n".join(note.sections.values()))
+        preds.append(pred)
+        scores = {
+            **note_checks(note, p.transcript),
+            **rouge_scores(pred, p.target),
+            "bleu": sentence_bleu(pred, p.target),
+            "fallback": float(info.get("source") == "fallback"),
+        }
+        if scores["fallback"]:
+            del scores["unsupported_share"]  # extractive by design; its statistics are not claims
+        rows.append({"row": p.row, "id": p.id, "section": p.section, "scores": scores})
+        progress.tick()
+    return rows, preds
+
+
+def summarize(rows: list[dict], preds: list[str], pairs: Sequence[Pair]) -> tuple[dict, dict]:
+    """(metrics, metrics by section): means of the per-row scores, BLEU as corpus BLEU."""
+    metrics = mean_scores(r["scores"] for r in rows)
+    metrics["bleu"] = bleu(preds, [p.target for p in pairs])
+    by_section: dict[str, dict] = {}
+    for section in sorted({r["section"] for r in rows}):
+        chosen = [r["scores"] for r in rows if r["section"] == section]
+        by_section[section] = {"n": len(chosen), **mean_scores(chosen)}
+    return metrics, by_section
+
+
+def _label(report: dict) -> str:
+    lora = report.get("lora")
+    name = f"{report.get('run', 'run')}: {report['model']}"
+    return name + (f" + {Path(lora).name}" if lora else "")
+
+
+def write_markdown(report: dict, out: Path, compare: dict | None = None) -> tuple[Path, Path]:
+    """Write `out`.md (a table of the metrics, side by side with `compare`) and `out`.png."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    md_path, png_path = out.with_suffix(".md"), out.with_suffix(".png")
+    runs = [report] + ([compare] if compare else [])
+    keys = list(dict.fromkeys(k for run in runs for k in run["metrics"]))
+    lines = [
+        f"# Evaluation: {_label(report)}",
+        "",
+        f"Data `{report['data']}` (sha256 {report['data_sha256'][:12]}), task {report['task']}, "
+        f"n = {report['n']}, {report['elapsed_s']:.1f} s.",
+    ]
+    if compare and any(compare[k] != report[k] for k in ("data_sha256", "n", "task")):
+        lines.append(
+            f"\n**The compared run used other data, rows or task "
+            f"({compare['data']}, n = {compare['n']}, task {compare['task']}).**"
+        )
+    head = ["metric", _label(report)] + ([_label(compare), "change"] if compare else [])
+    lines += ["", "| " + " | ".join(head) + " |", "|---" + "|---:" * (len(head) - 1) + "|"]
+    for key in keys:
+        values = [run["metrics"].get(key) for run in runs]
+        cells = ["" if v is None else f"{v:.4f}" for v in values]
+        if compare:
+            both = None not in values
+            cells.append(f"{values[0] - values[1]:+.4f}" if both else "")
+        lines.append(f"| {key} | " + " | ".join(cells) + " |")
+    lines += ["", f"![metrics]({png_path.name})", ""]
+    md_path.write_text("\n".join(lines), encoding="utf-8")
+
+    plotted = [k for k in keys if "/" not in k]
+    fig = Figure(figsize=(max(6.0, 0.9 * len(plotted)), 4.0))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    width = 0.8 / len(runs)
+    for i, run in enumerate(runs):
+        xs = [j + (i - (len(runs) - 1) / 2) * width for j in range(len(plotted))]
+        ax.bar(xs, [run["metrics"].get(k, 0.0) for k in plotted], width, label=_label(run))
+    ax.set_xticks(range(len(plotted)), plotted, rotation=30, ha="right")
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("score")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(png_path, dpi=100)
+    return md_path, png_path
+
+
+def _load_engine(args: argparse.Namespace):
+    """The service's engine for `--model`/`--lora`, and what it resolved to."""
+    from models.engine import EngineConfig, NoteEngine
+    from models.resolve import resolve_model
+
+    resolved = resolve_model(args.model, profile=args.profile)
+    lora = args.lora or resolved.lora_path
+    config = EngineConfig(
+        model_path=str(resolved.path),
+        lora_path=str(lora) if lora else None,
+        profile=resolved.profile,
+        n_ctx=args.n_ctx,
+        n_threads=args.threads,
+        max_tokens=args.max_tokens,
+        seed=args.seed,
+    )
+    meta = {
+        "name": resolved.name,
+        "version": resolved.version,
+        "profile": resolved.profile,
+        "sha256": resolved.sha256,
+        "lora_sha256": _sha256(Path(args.lora)) if args.lora else resolved.lora_sha256,
+    }
+    return NoteEngine(config), meta
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line (see the module docstring)."""
+    ap = argparse.ArgumentParser(
+        prog="python -m training_jobs.evaluate", description=__doc__.split("\n")[0]
+    )
+    ap.add_argument(
+        "--model", required=True, help="model ref: embedded, a GGUF path or name:version"
+    )
+    ap.add_argument("--lora", help="LoRA adapter GGUF applied on top of the model")
+    ap.add_argument("--profile", help="model profile, overriding the one the model ref implies")
+    ap.add_argument("--data", required=True, type=Path, help="CSV file to evaluate on")
+    ap.add_argument("--preset", default="own", choices=sorted(COLUMN_PRESETS), help="CSV columns")
+    ap.add_argument("--limit", type=int, help="evaluate the first N valid rows only")
+    ap.add_argument("--task", default="section", choices=("section", "note"))
+    ap.add_argument("--note-format", default="SOAP", choices=[f.value for f in NoteFormat])
+    ap.add_argument("--out", required=True, type=Path, help="JSON report; .md and .png beside it")
+    ap.add_argument("--compare", type=Path, help="another run's JSON report to set beside this one")
+    ap.add_argument("--on-error", default="raise", choices=("raise", "drop"), help="bad rows")
+    ap.add_argument("--n-ctx", type=int, default=4096)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--max-tokens", type=int, default=256)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    if args.limit is not None and args.limit < 1:
+        ap.error("--limit must be at least 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None, *, engine=None, draft: Callable | None = None) -> int:
+    """Run the evaluation; `engine` and `draft` replace the service's own (for tests)."""
+    args = parse_args(argv)
+    try:
+        compare = json.loads(args.compare.read_text(encoding="utf-8")) if args.compare else None
+        pairs = load_pairs(args.data, args.preset, on_error=args.on_error)
+        data_sha256 = _sha256(args.data)
+    except DatasetError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"error: cannot read {e.filename}: {e.strerror}", file=sys.stderr)
+        return 2
+    except json.JSONDecodeError:
+        print(f"error: {args.compare} is not a JSON report", file=sys.stderr)
+        return 2
+    if pairs.dropped:
+        print(pairs.report, file=sys.stderr)
+    pairs = pairs[: args.limit] if args.limit else list(pairs)
+
+    meta: dict = {}
+    owned = engine is None
+    if owned:
+        from models.artifacts import ArtifactError
+
+        try:
+            engine, meta = _load_engine(args)
+        except (ArtifactError, OSError, ValueError) as e:
+            print(f"error: cannot load model {args.model}: {e}", file=sys.stderr)
+            return 2
+    start = time.monotonic()
+    try:
+        if args.task == "note":
+            if draft is None:
+                from models.pipeline import draft_note as draft
+            rows, preds = score_notes(engine, pairs, NoteFormat(args.note_format), draft)
+        else:
+            rows, preds = score_sections(engine, pairs)
+    finally:
+        if owned and hasattr(engine, "close"):
+            engine.close()
+    metrics, by_section = summarize(rows, preds, pairs)
+    report = {
+        "run": args.out.stem,
+        "model": args.model,
+        **{f"model_{k}": v for k, v in meta.items()},
+        "lora": args.lora,
+        "data": args.data.name,
+        "data_sha256": data_sha256,
+        "preset": args.preset,
+        "task": args.task,
+        "n": len(rows),
+        "metrics": metrics,
+        "by_section": by_section,
+        "elapsed_s": round(time.monotonic() - start, 3),
+        "rows": rows,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    md_path, _ = write_markdown(report, args.out, compare)
+    print(f"wrote {args.out} and {md_path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
