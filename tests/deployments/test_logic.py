@@ -1,0 +1,137 @@
+"""The deployments' own logic, without Ray: the classes behind the Serve decorators, with a fake
+generator handle and a real SQLite database."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from starlette.requests import Request
+
+from deployments.ingress import _error, _parse
+from deployments.preprocessor import Preprocessor
+from deployments.writer import NoteWriter
+from models.pipeline import DraftOptions, draft, prepare
+from schemas.api import NoteEdit, SummarizeRequest
+from schemas.errors import ApiError, ClinicianEditExists, EmptyTranscript, TranscriptTooLarge
+from schemas.notes import NoteFormat
+from tests.fakes import FakeEngine
+
+TRANSCRIPT = "Therapist: How was the week?\nClient: Tiring. I want to kill myself some days.\nTherapist: Let's plan."
+
+
+class FakeMethod:
+    def __init__(self, fn):
+        self.fn, self.calls = fn, 0
+
+    def remote(self, *args, **kwargs):
+        self.calls += 1
+
+        async def call():
+            return self.fn(*args, **kwargs)
+
+        return call()
+
+
+class FakeGenerator:
+    """Stands in for the NoteGenerator handle: drafts with a FakeEngine."""
+
+    def __init__(self, answer):
+        self.engine = FakeEngine(answer=answer)
+        self.draft = FakeMethod(lambda prepared, fmt, attempt=0: draft(self.engine, prepared, fmt, DraftOptions(),
+                                                                       attempt))
+
+
+def _writer(tmp_path, answer):
+    generator = FakeGenerator(answer)
+    return NoteWriter.func_or_class(generator, f"sqlite:///{tmp_path / 'notes.db'}"), generator
+
+
+def _write(writer, generator, session_id=None, force=False):
+    prepared = prepare(TRANSCRIPT)
+    first = draft(generator.engine, prepared, NoteFormat.SOAP, DraftOptions())
+    return asyncio.run(writer.write(prepared, first, session_id, force))
+
+
+def test_a_valid_draft_is_kept_without_retry(tmp_path):
+    writer, generator = _writer(tmp_path, None)
+    result = _write(writer, generator)
+    assert result.metadata.source == "model" and generator.draft.calls == 0
+    assert "suicidal_ideation" in {f.category for f in result.note.risk_flags}
+
+
+def test_an_invalid_draft_is_retried_once_then_falls_back(tmp_path):
+    writer, generator = _writer(tmp_path, lambda prompt, attempt: "")
+    result = _write(writer, generator)
+    assert generator.draft.calls == 1
+    assert result.metadata.source == "fallback"
+    assert "{{RED:" in result.note.text
+
+
+def test_notes_are_persisted_and_a_clinician_edit_blocks_regeneration(tmp_path):
+    writer, generator = _writer(tmp_path, None)
+    session_id = asyncio.run(writer.create_session(TRANSCRIPT, "c-1", None))
+    _write(writer, generator, session_id)
+    stored = asyncio.run(writer.get_session(session_id))
+    edit = NoteEdit(format=NoteFormat.SOAP, sections=stored.note.sections, summary=stored.note.summary)
+    _, etag = asyncio.run(writer.save_edit(session_id, edit, stored.etag))
+    assert etag != stored.etag
+    with pytest.raises(ClinicianEditExists):
+        asyncio.run(writer.transcript_for_generation(session_id, force=False))
+    with pytest.raises(ClinicianEditExists):
+        _write(writer, generator, session_id)
+    assert asyncio.run(writer.get_session(session_id)).note_metadata.source == "clinician"
+    _write(writer, generator, session_id, force=True)
+    assert asyncio.run(writer.get_session(session_id)).note_metadata.source == "model"
+
+
+def test_an_edit_without_risk_flags_keeps_the_flagged_risks(tmp_path):
+    writer, generator = _writer(tmp_path, None)
+    session_id = asyncio.run(writer.create_session(TRANSCRIPT, None, None))
+    _write(writer, generator, session_id)
+    stored = asyncio.run(writer.get_session(session_id))
+    edit = NoteEdit(format=NoteFormat.SOAP, sections=stored.note.sections, summary="Edited summary.")
+    result, _ = asyncio.run(writer.save_edit(session_id, edit, stored.etag))
+    assert result.note.risk_flags == stored.note.risk_flags and "{{RED:" in result.note.text
+
+
+def test_preprocessor_rejects_empty_and_oversized_transcripts():
+    pre = Preprocessor.func_or_class(max_transcript_chars=100)
+    with pytest.raises(EmptyTranscript):
+        pre.process(" \u200b\n\t")
+    with pytest.raises(TranscriptTooLarge):
+        pre.process("x" * 101)
+    assert pre.process("Client: fine.").turns == [("client", "fine.")]
+
+
+def _request(body: bytes) -> Request:
+    async def receive():
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    request = Request({"type": "http", "method": "POST", "headers": [], "path": "/"}, receive)
+    request.state.request_id = "r-1"
+    return request
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(secret=st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=6, max_size=40)
+       .filter(lambda s: len(s.strip()) >= 6 and s.strip() == s),
+       shape=st.sampled_from(["format", "extra", "json", "utf8", "type", "size"]))
+def test_error_bodies_never_echo_the_input(secret, shape):
+    bodies = {
+        "format": json.dumps({"transcript": secret, "note_format": secret}).encode(),
+        "extra": json.dumps({"transcript": "x", secret: secret}).encode(),
+        "json": b"{" + secret.encode(),
+        "utf8": b'{"transcript": "' + secret.encode() + b'\xff"}',
+        "type": json.dumps({"transcript": [secret]}).encode(),
+        "size": json.dumps({"transcript": secret * 50}).encode(),
+    }
+    with pytest.raises(ApiError) as caught:
+        asyncio.run(_parse(_request(bodies[shape]), SummarizeRequest, max_bytes=200))
+    response = _error(caught.value, _request(b""))
+    body = json.loads(response.body)
+    assert set(body) == {"code", "message", "request_id"} and 400 <= response.status_code < 500
+    assert secret not in response.body.decode() and secret not in str(caught.value)
