@@ -119,26 +119,37 @@ def main() -> None:
     app_args["database_url"] = f"sqlite:///{tmp / 'bench.db'}"
     config_path = tmp / "serve_config.yaml"
     config_path.write_text(yaml.safe_dump(config))
-    print(f"model {resolved.name}:{resolved.version} (lora: {bool(resolved.lora_path)}), "
-          f"{os.cpu_count()} CPUs, n_threads {engine_args.get('n_threads', 2)}", flush=True)
+    print(
+        f"model {resolved.name}:{resolved.version} (lora: {bool(resolved.lora_path)}), "
+        f"{os.cpu_count()} CPUs, n_threads {engine_args.get('n_threads', 2)}",
+        flush=True,
+    )
 
     # 1. The service: time to first answer, sequential latency, concurrency, memory.
     serve_proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "serve"), "run", str(config_path)],
-        cwd=ROOT, env={**os.environ, **ENV, "RAY_TMPDIR": str(tmp)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        env={**os.environ, **ENV, "RAY_TMPDIR": str(tmp)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}/v1/summarize"
     results: dict = {}
     try:
         results["start_to_first_answer_s"] = wait_ready(url, serve_proc)
         # 2. Direct llama_cpp on the same GGUF, the same prompts and decoding settings.
-        engine = NoteEngine(EngineConfig(
-            model_path=str(resolved.path), lora_path=resolved.lora_path and str(resolved.lora_path),
-            profile=resolved.profile, max_tokens=max_tokens,
-            **{k: v for k, v in engine_args.items() if k in ("n_ctx", "n_threads", "repeat_penalty")},
-        ))
-        prompts = [section_prompt(engine.profile, prepare(TRANSCRIPT).text, s) for s in SECTIONS[NoteFormat.SOAP]]
+        engine = NoteEngine(
+            EngineConfig(
+                model_path=str(resolved.path),
+                lora_path=resolved.lora_path and str(resolved.lora_path),
+                profile=resolved.profile,
+                max_tokens=max_tokens,
+                **{k: v for k, v in engine_args.items() if k in ("n_ctx", "n_threads", "repeat_penalty")},
+            )
+        )
+        prompts = [
+            section_prompt(engine.profile, prepare(TRANSCRIPT).text, s) for s in SECTIONS[NoteFormat.SOAP]
+        ]
         direct, served, sources = [], [], []
         for _ in range(args.runs):  # interleaved, so both sides see the same machine state
             t = time.monotonic()
@@ -151,17 +162,29 @@ def main() -> None:
             sources.append(response.json()["metadata"]["source"])
         engine.close()
         results["direct"] = {"p50_s": statistics.median(direct), "p95_s": pct(direct, 0.95)}
-        results["service"] = {"p50_s": statistics.median(served), "p95_s": pct(served, 0.95), "sources": sources}
+        results["service"] = {
+            "p50_s": statistics.median(served),
+            "p95_s": pct(served, 0.95),
+            "sources": sources,
+        }
         results["service_over_direct_p50"] = results["service"]["p50_s"] / results["direct"]["p50_s"]
         results["service_over_direct_p95"] = results["service"]["p95_s"] / results["direct"]["p95_s"]
 
         t = time.monotonic()
         with concurrent.futures.ThreadPoolExecutor(args.clients) as pool:
-            codes = list(pool.map(lambda _: httpx.post(url, json={"transcript": TRANSCRIPT}, timeout=600).status_code,
-                                  range(args.concurrent_notes)))
+            codes = list(
+                pool.map(
+                    lambda _: httpx.post(url, json={"transcript": TRANSCRIPT}, timeout=600).status_code,
+                    range(args.concurrent_notes),
+                )
+            )
         elapsed = time.monotonic() - t
-        results["concurrent"] = {"clients": args.clients, "notes": codes.count(200), "statuses": sorted(set(codes)),
-                                 "notes_per_minute": codes.count(200) / elapsed * 60}
+        results["concurrent"] = {
+            "clients": args.clients,
+            "notes": codes.count(200),
+            "statuses": sorted(set(codes)),
+            "notes_per_minute": codes.count(200) / elapsed * 60,
+        }
         rss, pss, count = tree_memory(serve_proc)
         results["memory"] = {"rss_mib": rss, "pss_mib": pss, "processes": count}
     finally:
@@ -169,9 +192,23 @@ def main() -> None:
 
     # 3. The peer: llama-cpp-python's OpenAI-compatible server, the same section prompts.
     peer_port = free_port()
-    peer_cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(resolved.path), "--host", "127.0.0.1",
-                "--port", str(peer_port), "--n_ctx", str(engine_args.get("n_ctx", 4096)),
-                "--n_threads", str(engine_args.get("n_threads", 2)), "--chat_format", "gemma"]
+    peer_cmd = [
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(resolved.path),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(peer_port),
+        "--n_ctx",
+        str(engine_args.get("n_ctx", 4096)),
+        "--n_threads",
+        str(engine_args.get("n_threads", 2)),
+        "--chat_format",
+        "gemma",
+    ]
     if resolved.lora_path:
         peer_cmd += ["--lora_path", str(resolved.lora_path)]
     peer = subprocess.Popen(peer_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -188,12 +225,22 @@ def main() -> None:
         for _ in range(args.runs):
             t = time.monotonic()
             for prompt in prompts:
-                httpx.post(base, json={"prompt": prompt, "max_tokens": max_tokens, "temperature": 0,
-                                       "repeat_penalty": engine_args.get("repeat_penalty", 1.1),
-                                       "stop": list(engine.profile.stop)}, timeout=300).raise_for_status()
+                httpx.post(
+                    base,
+                    json={
+                        "prompt": prompt,
+                        "max_tokens": max_tokens,
+                        "temperature": 0,
+                        "repeat_penalty": engine_args.get("repeat_penalty", 1.1),
+                        "stop": list(engine.profile.stop),
+                    },
+                    timeout=300,
+                ).raise_for_status()
             peer_times.append(time.monotonic() - t)
         results["llama_cpp_server"] = {"p50_s": statistics.median(peer_times), "p95_s": pct(peer_times, 0.95)}
-        results["service_over_llama_cpp_server_p50"] = results["service"]["p50_s"] / results["llama_cpp_server"]["p50_s"]
+        results["service_over_llama_cpp_server_p50"] = (
+            results["service"]["p50_s"] / results["llama_cpp_server"]["p50_s"]
+        )
         rss, pss, count = tree_memory(peer)
         results["llama_cpp_server"]["memory"] = {"rss_mib": rss, "pss_mib": pss}
     finally:

@@ -50,7 +50,9 @@ class AppArgs(BaseModel):
         "/ name:latest from the artifact store.",
     )
     profile: str | None = Field(default=None, description="Model profile; default: from the model.")
-    artifact_store: str | None = Field(default=None, description="Artifact store root; default from settings.")
+    artifact_store: str | None = Field(
+        default=None, description="Artifact store root; default from settings."
+    )
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default DATABASE_URL.")
     max_transcript_chars: int = Field(default=200_000, ge=1, description="Longer transcripts get 413.")
     max_body_bytes: int = Field(default=1_000_000, ge=1, description="Larger request bodies get 413.")

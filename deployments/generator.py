@@ -45,8 +45,12 @@ class NoteGenerator:
             "strategy": options.get("strategy", "sections"),
         }
         self.engine = NoteEngine(
-            EngineConfig(model_path=str(resolved.path), lora_path=resolved.lora_path and str(resolved.lora_path),
-                         profile=resolved.profile, **engine)
+            EngineConfig(
+                model_path=str(resolved.path),
+                lora_path=resolved.lora_path and str(resolved.lora_path),
+                profile=resolved.profile,
+                **engine,
+            )
         )
         self.options = DraftOptions(**options)
         logger.info("model loaded", extra={"model": resolved.name, "model_version": resolved.version})
@@ -57,8 +61,12 @@ class NoteGenerator:
         result.model, result.model_version = self.info["model"], self.info["model_version"]
         logger.info(
             "draft generated",
-            extra={"generation_ms": result.generation_ms, "attempt": attempt, "timed_out": result.timed_out,
-                   "chunks": result.chunks},
+            extra={
+                "generation_ms": result.generation_ms,
+                "attempt": attempt,
+                "timed_out": result.timed_out,
+                "chunks": result.chunks,
+            },
         )
         return result
 

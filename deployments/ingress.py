@@ -51,8 +51,12 @@ async def request_id(request: Request, call_next):
     response.headers["X-Request-ID"] = request.state.request_id
     logger.info(
         "request",
-        extra={"request_id": request.state.request_id, "path": request.url.path, "status": response.status_code,
-               "ms": int((time.monotonic() - start) * 1000)},
+        extra={
+            "request_id": request.state.request_id,
+            "path": request.url.path,
+            "status": response.status_code,
+            "ms": int((time.monotonic() - start) * 1000),
+        },
     )
     return response
 
@@ -127,8 +131,9 @@ class Ingress:
         self.max_body_bytes = max_body_bytes
         self.request_timeout_s = request_timeout_s
 
-    async def _note(self, transcript: str, note_format: NoteFormat, session_id: int | None = None,
-                    force: bool = False) -> dict:
+    async def _note(
+        self, transcript: str, note_format: NoteFormat, session_id: int | None = None, force: bool = False
+    ) -> dict:
         prepared = await self.preprocessor.process.remote(transcript)
         try:
             draft = await asyncio.wait_for(
@@ -152,13 +157,17 @@ class Ingress:
     async def create_session(self, request: Request) -> dict:
         body = await _parse(request, SessionCreate, self.max_body_bytes)
         prepared = await self.preprocessor.process.remote(body.transcript)
-        session_id = await self.writer.create_session.remote(prepared.text, body.client_ref, body.session_date)
+        session_id = await self.writer.create_session.remote(
+            prepared.text, body.client_ref, body.session_date
+        )
         return {"id": session_id}
 
     @app.post("/v1/sessions/{session_id}/generate-notes")
     async def generate_notes(self, session_id: int, request: Request) -> dict:
         raw = await request.body()
-        body = await _parse(request, GenerateRequest, self.max_body_bytes) if raw.strip() else GenerateRequest()
+        body = (
+            await _parse(request, GenerateRequest, self.max_body_bytes) if raw.strip() else GenerateRequest()
+        )
         transcript = await self.writer.transcript_for_generation.remote(session_id, body.force)
         return await self._note(transcript, body.note_format, session_id, body.force)
 
@@ -197,4 +206,3 @@ class Ingress:
         checks["replicas"] = _replica_states()
         ok = checks["model"] is not None and checks["database"]
         return JSONResponse({"status": "ok" if ok else "degraded", **checks}, status_code=200 if ok else 503)
-

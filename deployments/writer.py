@@ -75,8 +75,13 @@ class NoteWriter:
         )
         logger.info(
             "note written",
-            extra={"source": source.value, "problems": problems, "attempts": result.attempt + 1,
-                   "generation_ms": spent, "session_id": session_id},
+            extra={
+                "source": source.value,
+                "problems": problems,
+                "attempts": result.attempt + 1,
+                "generation_ms": spent,
+                "session_id": session_id,
+            },
         )
         if session_id is not None:
             await asyncio.to_thread(db.save_generated_note, self.engine, session_id, note, metadata, force)
@@ -105,7 +110,9 @@ class NoteWriter:
         rows, count = await asyncio.to_thread(db.list_sessions, self.engine, limit, offset)
         return SessionsPublic(data=[_summary(s, n) for s, n in rows], count=count)
 
-    async def save_edit(self, session_id: int, edit: NoteEdit, if_match: str | None) -> tuple[NoteResponse, str]:
+    async def save_edit(
+        self, session_id: int, edit: NoteEdit, if_match: str | None
+    ) -> tuple[NoteResponse, str]:
         """Store a clinician's edit; returns the note with its metadata and the new ETag."""
         expected = SECTIONS[edit.format]
         sections = {k.lower(): v.strip() for k, v in edit.sections.items()}

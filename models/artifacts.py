@@ -180,9 +180,7 @@ def verify(artifact: Artifact, cached: bool = False) -> None:
     for rel, expected in sorted(artifact.manifest.get("files", {}).items()):
         path = artifact.path / _check_relpath(rel)
         if not path.is_file():
-            raise ArtifactNotFound(
-                f"artifact file is missing: {artifact.name}:{artifact.version}/{rel}"
-            )
+            raise ArtifactNotFound(f"artifact file is missing: {artifact.name}:{artifact.version}/{rel}")
         actual = cached_sha256(path) if cached else sha256_file(path)
         if actual != expected:
             raise ChecksumMismatch(f"checksum mismatch: {artifact.name}:{artifact.version}/{rel}")
@@ -194,9 +192,7 @@ def list_artifacts(root: Path) -> list[Artifact]:
     for folder in sorted(p for p in Path(root).glob("*") if p.is_dir() and _NAME.fullmatch(p.name)):
         for version in sorted(
             (v for v in folder.iterdir() if (v / MANIFEST).is_file() and _NAME.fullmatch(v.name)),
-            key=lambda v: (
-                (0, int(m[1]), "") if (m := _NUMBERED.fullmatch(v.name)) else (1, 0, v.name)
-            ),
+            key=lambda v: (0, int(m[1]), "") if (m := _NUMBERED.fullmatch(v.name)) else (1, 0, v.name),
         ):
             found.append(resolve(root, f"{folder.name}:{version.name}"))
     return found
@@ -220,9 +216,7 @@ def _numbered_versions(folder: Path) -> list[int]:
     if not folder.is_dir():
         return []
     return [
-        int(m[1])
-        for v in folder.iterdir()
-        if (m := _NUMBERED.fullmatch(v.name)) and (v / MANIFEST).is_file()
+        int(m[1]) for v in folder.iterdir() if (m := _NUMBERED.fullmatch(v.name)) and (v / MANIFEST).is_file()
     ]
 
 

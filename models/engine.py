@@ -84,7 +84,9 @@ class NoteEngine:
         """
         from llama_cpp import LlamaGrammar
 
-        grammar = LlamaGrammar.from_json_schema(json.dumps(json_schema), verbose=False) if json_schema else None
+        grammar = (
+            LlamaGrammar.from_json_schema(json.dumps(json_schema), verbose=False) if json_schema else None
+        )
         start = time.monotonic()
         pieces: list[str] = []
         finish = None

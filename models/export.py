@@ -46,9 +46,7 @@ def convert_hf_to_gguf(hf_dir: Path, out_file: Path, outtype: str = "f16") -> Pa
     return _convert("convert_hf_to_gguf.py", [str(hf_dir), "--outtype", outtype], Path(out_file))
 
 
-def convert_lora_to_gguf(
-    adapter_dir: Path, base_hf_dir: Path, out_file: Path, outtype: str = "f16"
-) -> Path:
+def convert_lora_to_gguf(adapter_dir: Path, base_hf_dir: Path, out_file: Path, outtype: str = "f16") -> Path:
     """Convert a PEFT LoRA adapter folder to a LoRA GGUF for `Llama(lora_path=...)`.
 
     `base_hf_dir` is the base model's folder (config and tokenizer; weights are not read).
@@ -95,18 +93,14 @@ def _convert(script: str, args: list[str], out_file: Path) -> Path:
     command = [sys.executable, str(folder / script), *args, "--outfile", str(partial)]
     started = time.monotonic()
     try:
-        done = subprocess.run(
-            command, env=converter_env(folder), capture_output=True, text=True, check=False
-        )
+        done = subprocess.run(command, env=converter_env(folder), capture_output=True, text=True, check=False)
         if done.returncode != 0 or not partial.is_file():
             tail = "\n".join(done.stderr.strip().splitlines()[-_STDERR_LINES:])
             raise ExportError(f"{script} failed with exit code {done.returncode}:\n{tail}")
         os.replace(partial, out_file)
     finally:
         partial.unlink(missing_ok=True)
-    logger.info(
-        "converted", extra={"script": script, "seconds": round(time.monotonic() - started, 2)}
-    )
+    logger.info("converted", extra={"script": script, "seconds": round(time.monotonic() - started, 2)})
     return out_file
 
 

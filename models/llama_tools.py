@@ -45,9 +45,7 @@ def cache_root() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "psynote"
 
 
-def converter_dir(
-    version: str | None = None, cache: Path | None = None, sdist: Path | None = None
-) -> Path:
+def converter_dir(version: str | None = None, cache: Path | None = None, sdist: Path | None = None) -> Path:
     """The folder holding llama.cpp's converters for `version` (default: the installed one).
 
     Unpacks the sdist on first use (`sdist`, a local llama_cpp_python-<ver>.tar.gz for machines

@@ -57,15 +57,11 @@ def render(
     """The note text: each section as an upper-case heading line and its text (format order
     first, then any others), then SUMMARY, then a RISK block of one `{{RED:<Category>:
     <evidence>}}` line per flag. Section text is kept verbatim, markers included."""
-    blocks = [
-        f"{key.upper()}\n{sections[key].strip()}" for key in _section_order(sections, note_format)
-    ]
+    blocks = [f"{key.upper()}\n{sections[key].strip()}" for key in _section_order(sections, note_format)]
     blocks.append(f"SUMMARY\n{summary.strip()}")
     if risk_flags:
         lines = [
-            mark(
-                f"{TITLES[f.category]}: {f.evidence}" if f.evidence.strip() else TITLES[f.category]
-            )
+            mark(f"{TITLES[f.category]}: {f.evidence}" if f.evidence.strip() else TITLES[f.category])
             for f in risk_flags
         ]
         blocks.append("RISK\n" + "\n".join(lines))
@@ -82,18 +78,14 @@ def build_note(
     clean = {key.strip().lower(): value.strip() for key, value in sections.items()}
     flags = list(risk_flags)
     text = render(note_format, clean, summary, flags)
-    return Note(
-        format=note_format, sections=clean, summary=summary.strip(), risk_flags=flags, text=text
-    )
+    return Note(format=note_format, sections=clean, summary=summary.strip(), risk_flags=flags, text=text)
 
 
 def _flag_key(flag: RiskFlag) -> tuple[RiskCategory, str]:
     return flag.category, " ".join(flag.evidence.split()).casefold()
 
 
-def merge_risks(
-    flags_from_model: Iterable[RiskFlag], scan_flags: Iterable[RiskFlag]
-) -> list[RiskFlag]:
+def merge_risks(flags_from_model: Iterable[RiskFlag], scan_flags: Iterable[RiskFlag]) -> list[RiskFlag]:
     """Scan flags then model flags, without duplicates (same category and evidence, ignoring
     case and spacing): no risk the scan found is ever dropped."""
     merged: dict[tuple[RiskCategory, str], RiskFlag] = {}
@@ -161,11 +153,7 @@ def parse_json_note(raw: str, note_format: NoteFormat) -> Note | None:
     if not isinstance(data, dict):
         return None
     sections, summary, flags = data.get("sections"), data.get("summary"), data.get("risk_flags", [])
-    if (
-        not isinstance(sections, dict)
-        or not isinstance(summary, str)
-        or not isinstance(flags, list)
-    ):
+    if not isinstance(sections, dict) or not isinstance(summary, str) or not isinstance(flags, list):
         return None
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in sections.items()):
         return None
@@ -204,9 +192,7 @@ def compose_summary(sections: Mapping[str, str], note_format: NoteFormat) -> str
     return " ".join(parts)
 
 
-def _extract(
-    turns: Iterable[Turn], keep: Callable[[str], bool], limit: int = _SECTION_WORDS
-) -> str:
+def _extract(turns: Iterable[Turn], keep: Callable[[str], bool], limit: int = _SECTION_WORDS) -> str:
     """The first sentences of `turns` that `keep` accepts, at most `limit` words in all."""
     picked: list[str] = []
     count = 0
@@ -225,15 +211,11 @@ def _extract(
 def _risk_text(flags: Sequence[RiskFlag]) -> str:
     if not flags:
         return NO_RISK_TEXT
-    counts = {
-        c: sum(f.category == c for f in flags) for c in dict.fromkeys(f.category for f in flags)
-    }
+    counts = {c: sum(f.category == c for f in flags) for c in dict.fromkeys(f.category for f in flags)}
     listed = ", ".join(
         f"{TITLES[c].lower()} ({n} statement{'s' if n > 1 else ''})" for c, n in counts.items()
     )
-    return (
-        f"The automated risk scan flagged {listed}. Review each flagged statement with the client."
-    )
+    return f"The automated risk scan flagged {listed}. Review each flagged statement with the client."
 
 
 def fallback_note(transcript: str, note_format: NoteFormat, scan_flags: Sequence[RiskFlag]) -> Note:
@@ -253,9 +235,7 @@ def fallback_note(transcript: str, note_format: NoteFormat, scan_flags: Sequence
         "counts": f"Speaker turns: {len(turns)}. Words spoken: "
         f"{sum(word_count(t.text) for t in turns)}. Named speakers: {speakers}.",
         "risk": _risk_text(flags),
-        "plan": _extract(
-            clinician if has_clinician else turns, lambda s: bool(_PLAN_WORDS_RE.search(s))
-        )
+        "plan": _extract(clinician if has_clinician else turns, lambda s: bool(_PLAN_WORDS_RE.search(s)))
         or "The plan was not identified automatically; the clinician should record it.",
         "intervention": _extract(clinician, lambda s: word_count(s) >= 4 and not s.endswith("?"))
         or "Interventions were not identified automatically; see the transcript.",

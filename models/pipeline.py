@@ -72,7 +72,11 @@ def _fit_transcript(
 
 
 def draft(
-    engine: NoteEngine, prepared: PreparedTranscript, note_format: NoteFormat, options: DraftOptions, attempt: int = 0
+    engine: NoteEngine,
+    prepared: PreparedTranscript,
+    note_format: NoteFormat,
+    options: DraftOptions,
+    attempt: int = 0,
 ) -> Draft:
     """Ask the model for a note: one call per section, or one call for the whole note as JSON."""
     deadline = time.monotonic() + options.timeout_s
@@ -149,10 +153,20 @@ def draft_note(
         spent += result.generation_ms
         note, problems = finalize(prepared, result)
         if note is not None and not problems:
-            return note, {"source": "model", "attempts": attempt + 1, "generation_ms": spent,
-                          "truncated": result.truncated, "problems": []}
+            return note, {
+                "source": "model",
+                "attempts": attempt + 1,
+                "generation_ms": spent,
+                "truncated": result.truncated,
+                "problems": [],
+            }
         if result.timed_out:
             break
-    info = {"source": "fallback", "attempts": attempt + 1, "generation_ms": spent,
-            "truncated": result.truncated, "problems": problems}
+    info = {
+        "source": "fallback",
+        "attempts": attempt + 1,
+        "generation_ms": spent,
+        "truncated": result.truncated,
+        "problems": problems,
+    }
     return fallback(prepared, note_format), info

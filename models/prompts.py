@@ -114,7 +114,7 @@ def section_prompt(profile: ModelProfile, transcript: str, section: str) -> str:
 def section_example(profile: ModelProfile, transcript: str, section: str, target: str) -> tuple[str, str]:
     """(prompt, completion) of one training example: the loss goes on the completion only."""
     prompt = section_prompt(profile, transcript, section)
-    return prompt, profile.render(section_instruction(transcript, section), target)[len(prompt):]
+    return prompt, profile.render(section_instruction(transcript, section), target)[len(prompt) :]
 
 
 def note_prompt(profile: ModelProfile, transcript: str, note_format: NoteFormat) -> str:
@@ -122,7 +122,9 @@ def note_prompt(profile: ModelProfile, transcript: str, note_format: NoteFormat)
     return profile.render(note_instruction(transcript, note_format))
 
 
-def note_example(profile: ModelProfile, transcript: str, note_format: NoteFormat, note: dict) -> tuple[str, str]:
+def note_example(
+    profile: ModelProfile, transcript: str, note_format: NoteFormat, note: dict
+) -> tuple[str, str]:
     """(prompt, completion) of one whole-note training example."""
     prompt = note_prompt(profile, transcript, note_format)
     return prompt, json.dumps(note, ensure_ascii=False) + profile.assistant_suffix

@@ -122,9 +122,7 @@ def _lora(artifact: Artifact, store_root: Path, cache_dir: Path, depth: int) -> 
         raise ModelNotFound(f"the base of a LoRA artifact is itself a LoRA: {label}")
     base = _resolve(base_ref["ref"], store_root, cache_dir, depth + 1)
     if base.sha256 != base_ref["sha256"]:
-        raise ChecksumMismatch(
-            f"base model differs from the one the adapter was trained on: {label}"
-        )
+        raise ChecksumMismatch(f"base model differs from the one the adapter was trained on: {label}")
     return ResolvedModel(
         name=artifact.name,
         version=artifact.version,

@@ -28,13 +28,9 @@ _KIN = (
     r"(?:boss|wife|husband|partner|girlfriend|boyfriend|ex|father|mother|dad|mom|brother|"
     r"sister|son|daughter|kids|children|baby|neighbou?r|co-?worker|roommate|teacher|family)"
 )
-_OTHERS = (
-    rf"(?:him|her|them|someone|somebody|anyone|anybody|people|others|every(?:one|body)|my {_KIN})"
-)
+_OTHERS = rf"(?:him|her|them|someone|somebody|anyone|anybody|people|others|every(?:one|body)|my {_KIN})"
 _US = rf"(?:me|us|my {_KIN}|the (?:kids|children|baby))"
-_SUBSTANCE = (
-    r"(?:drinking|using|drugs|the bottle|pills|heroin|meth|cocaine|coke|opioids|alcohol|smoking)"
-)
+_SUBSTANCE = r"(?:drinking|using|drugs|the bottle|pills|heroin|meth|cocaine|coke|opioids|alcohol|smoking)"
 
 _PATTERNS: dict[RiskCategory, list[str]] = {
     RiskCategory.SUICIDAL_IDEATION: [
@@ -127,9 +123,7 @@ _NOT_NEGATING_RE = re.compile(
     r"|\bnot (?:sure|only)\b",
     re.I,
 )
-_CLAUSE_BREAK_RE = re.compile(
-    r"[,;:—–]|\b(?:but|though|although|however|yet|except|and|because|so)\b", re.I
-)
+_CLAUSE_BREAK_RE = re.compile(r"[,;:—–]|\b(?:but|though|although|however|yet|except|and|because|so)\b", re.I)
 _DENIED_AFTER_RE = re.compile(r"^\W*(?:\w+\W+)??(?:denied|denies|none|negative|absent)\b", re.I)
 _FIRST_PERSON_RE = re.compile(r"\bI\b|\b(?i:me|my|myself)\b")
 _WINDOW_WORDS = 6

@@ -33,8 +33,15 @@ class FakeEngine:
     def truncate(self, text: str, max_tokens: int) -> str:
         return " ".join(text.split()[:max_tokens])
 
-    def generate(self, prompt: str, *, max_tokens=None, json_schema=None, attempt=0, deadline=None) -> Generation:
+    def generate(
+        self, prompt: str, *, max_tokens=None, json_schema=None, attempt=0, deadline=None
+    ) -> Generation:
         self.prompts.append(prompt)
         text = self.answer(prompt, attempt) if callable(self.answer) else GOOD_SECTION
-        return Generation(text=text, completion_tokens=len(text.split()), prompt_tokens=self.count_tokens(prompt),
-                          elapsed_ms=self.elapsed_ms, timed_out=self.timed_out)
+        return Generation(
+            text=text,
+            completion_tokens=len(text.split()),
+            prompt_tokens=self.count_tokens(prompt),
+            elapsed_ms=self.elapsed_ms,
+            timed_out=self.timed_out,
+        )

@@ -261,9 +261,7 @@ def load_aci_divisions(
         try:
             entries = json.loads(path.read_text(encoding="utf-8"))["data"]
         except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as e:
-            raise DatasetError(
-                path.name, message=f"{path.name}: not a {{'data': [...]}} file"
-            ) from e
+            raise DatasetError(path.name, message=f"{path.name}: not a {{'data': [...]}} file") from e
         for n, entry in enumerate(entries, start=1):
             fields = {k: entry.get(k) if isinstance(entry, dict) else None for k in _ACI_FIELDS}
             reasons = [f"missing {k}" for k, v in fields.items() if not isinstance(v, str)]

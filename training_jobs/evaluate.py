@@ -203,12 +203,8 @@ def _sha256(path: Path) -> str:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line (see the module docstring)."""
-    ap = argparse.ArgumentParser(
-        prog="python -m training_jobs.evaluate", description=__doc__.split("\n")[0]
-    )
-    ap.add_argument(
-        "--model", required=True, help="model ref: embedded, a GGUF path or name:version"
-    )
+    ap = argparse.ArgumentParser(prog="python -m training_jobs.evaluate", description=__doc__.split("\n")[0])
+    ap.add_argument("--model", required=True, help="model ref: embedded, a GGUF path or name:version")
     ap.add_argument("--lora", help="LoRA adapter GGUF applied on top of the model")
     ap.add_argument("--profile", help="model profile, overriding the one the model ref implies")
     ap.add_argument("--data", required=True, type=Path, help="CSV file to evaluate on")

@@ -82,9 +82,7 @@ _MONTHS = "january february march april may june july august september october n
 
 def _lines(text: str) -> str:
     """One sentence per line, as rougeLsum expects."""
-    return "\n".join(
-        s for line in text.splitlines() for s in _SENTENCE_END.split(line.strip()) if s
-    )
+    return "\n".join(s for line in text.splitlines() for s in _SENTENCE_END.split(line.strip()) if s)
 
 
 @cache
@@ -102,9 +100,7 @@ def rouge_scores(pred: str, ref: str) -> dict[str, float]:
 
 def _check_lengths(preds: Sequence[str], refs: Sequence[str]) -> None:
     if len(preds) != len(refs) or not preds:
-        raise ValueError(
-            f"need as many predictions as references, at least one: {len(preds)}/{len(refs)}"
-        )
+        raise ValueError(f"need as many predictions as references, at least one: {len(preds)}/{len(refs)}")
 
 
 def rouge(preds: Sequence[str], refs: Sequence[str]) -> dict[str, float]:

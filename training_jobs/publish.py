@@ -63,8 +63,20 @@ def export(run_dir: Path, form: str, work: Path) -> tuple[dict[str, Path], dict[
         "profile": config["profile"] or ("gemma3" if config["base_model"].startswith("gemma") else "phi3"),
         "training_config": config,
         "data": {Path(d["path"]).name: d["sha256"] for d in summary.get("data", [])},
-        "training": {k: summary.get(k) for k in ("rows", "steps", "final_train_loss", "eval_loss", "tokens_per_s",
-                                                "seconds", "device", "dtype", "versions")},
+        "training": {
+            k: summary.get(k)
+            for k in (
+                "rows",
+                "steps",
+                "final_train_loss",
+                "eval_loss",
+                "tokens_per_s",
+                "seconds",
+                "device",
+                "dtype",
+                "versions",
+            )
+        },
     }
     if form == "lora":
         base_folder = base_config_folder(config, work / "base")
@@ -72,24 +84,41 @@ def export(run_dir: Path, form: str, work: Path) -> tuple[dict[str, Path], dict[
         return {"adapter-f16.gguf": adapter}, {**fields, "kind": "lora", "base_model": _base_ref(config)}
     from training_jobs.sft import merge_adapter
 
-    merged = merge_adapter(config["base_model"], run_dir / "adapter", work / "merged",
-                           base_path=config.get("base_path"))
+    merged = merge_adapter(
+        config["base_model"], run_dir / "adapter", work / "merged", base_path=config.get("base_path")
+    )
     f16 = convert_hf_to_gguf(merged, work / "model-f16.gguf")
-    files = {f"model-{kind.lower()}.gguf": quantize(f16, work / f"model-{kind.lower()}.gguf", kind)
-             for kind in ("Q4_K_M", "Q8_0")}
-    return files, {**fields, "kind": "gguf", "gguf": "model-q4_k_m.gguf",
-                   "base_model": {"name": config["base_model"], "merged": True, "f16_sha256": sha256_file(f16)}}
+    files = {
+        f"model-{kind.lower()}.gguf": quantize(f16, work / f"model-{kind.lower()}.gguf", kind)
+        for kind in ("Q4_K_M", "Q8_0")
+    }
+    return files, {
+        **fields,
+        "kind": "gguf",
+        "gguf": "model-q4_k_m.gguf",
+        "base_model": {"name": config["base_model"], "merged": True, "f16_sha256": sha256_file(f16)},
+    }
 
 
-def publish_run(run_dir: Path, name: str, store: Path, form: str = "lora", eval_report: Path | None = None,
-                card: Path | None = None) -> Path:
+def publish_run(
+    run_dir: Path,
+    name: str,
+    store: Path,
+    form: str = "lora",
+    eval_report: Path | None = None,
+    card: Path | None = None,
+) -> Path:
     """Export `run_dir` and publish it as the next version of `name`; returns the version folder."""
     with tempfile.TemporaryDirectory(prefix="publish-") as tmp:
         files, fields = export(run_dir, form, Path(tmp))
         if eval_report is not None:
             report = json.loads(eval_report.read_text())
-            fields["metrics"] = {"data": report.get("data"), "task": report.get("task"), "n": report.get("n"),
-                                 **report.get("metrics", {})}
+            fields["metrics"] = {
+                "data": report.get("data"),
+                "task": report.get("task"),
+                "n": report.get("n"),
+                **report.get("metrics", {}),
+            }
         if card is not None:
             files["MODEL_CARD.md"] = card
         return publish(store, name, files, fields)
@@ -97,7 +126,9 @@ def publish_run(run_dir: Path, name: str, store: Path, form: str = "lora", eval_
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--run", type=Path, required=True, help="a training run folder (adapter/, train_summary.json)")
+    parser.add_argument(
+        "--run", type=Path, required=True, help="a training run folder (adapter/, train_summary.json)"
+    )
     parser.add_argument("--name", required=True, help="artifact name, e.g. gemma3-270m-notes")
     parser.add_argument("--store", type=Path, default=None, help="artifact store root (default: settings)")
     parser.add_argument("--form", choices=FORMS, default="lora")
@@ -105,8 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--card", type=Path, default=None, help="model card to publish beside the model")
     args = parser.parse_args(argv)
     try:
-        folder = publish_run(args.run, args.name, args.store or Settings().artifact_store, args.form, args.eval,
-                             args.card)
+        folder = publish_run(
+            args.run, args.name, args.store or Settings().artifact_store, args.form, args.eval, args.card
+        )
     except (ExportError, ValueError, OSError) as e:
         print(f"publish failed: {e}", file=sys.stderr)
         return 2

@@ -144,9 +144,7 @@ def _run_on_ray(config: SFTConfig) -> dict:
     return json.loads((config.run_dir / "train_summary.json").read_text(encoding="utf-8"))
 
 
-def merge_adapter(
-    base: str | Path, adapter_dir: str | Path, out_dir: str | Path, **kw: Any
-) -> Path:
+def merge_adapter(base: str | Path, adapter_dir: str | Path, out_dir: str | Path, **kw: Any) -> Path:
     """Merge a LoRA adapter into its base; see `training_jobs.sft_train.merge_adapter`."""
     from training_jobs.sft_train import merge_adapter as merge
 
@@ -177,9 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         print(message, file=sys.stderr, flush=True)
         return 2
     print(
-        json.dumps(
-            {"event": "done", "run_dir": str(config.run_dir), "eval_loss": summary.get("eval_loss")}
-        ),
+        json.dumps({"event": "done", "run_dir": str(config.run_dir), "eval_loss": summary.get("eval_loss")}),
         flush=True,
     )
     return 0

@@ -66,9 +66,7 @@ class SFTConfig:
     gradient_checkpointing: bool = _help("Recompute activations: less memory, ~6% slower.", True)
     num_threads: int = _help("CPU threads for torch (and the CPUs the Ray worker reserves).", 2)
     run_name: str = _help("Run folder under output_dir; empty: <config>-<UTC time>-<4 hex>.", "")
-    output_dir: str = _help(
-        "Artifacts root; the run writes <output_dir>/<run_name>/.", "artifacts/sft"
-    )
+    output_dir: str = _help("Artifacts root; the run writes <output_dir>/<run_name>/.", "artifacts/sft")
     backend: str = _help("ray (a Ray Train TorchTrainer with one worker) or local.", "ray")
 
     def __post_init__(self) -> None:
@@ -134,8 +132,7 @@ def _contradictions(c: SFTConfig) -> list[str]:
         p.append(f"base_model must be one of {', '.join(BASE_MODELS)}")
     elif c.profile and c.profile != PROFILE_OF[c.base_model]:
         p.append(
-            f"profile {c.profile!r} does not fit {c.base_model} (its profile is "
-            f"{PROFILE_OF[c.base_model]!r})"
+            f"profile {c.profile!r} does not fit {c.base_model} (its profile is {PROFILE_OF[c.base_model]!r})"
         )
     elif c.target_modules:
         known = get_profile(PROFILE_OF[c.base_model]).lora_target_modules
@@ -209,9 +206,7 @@ def load_config(path: str | None = None, overrides: dict[str, Any] | None = None
     if unknown:
         raise ConfigError(f"unknown config keys {unknown}; known: {sorted(known)}")
     config = SFTConfig(**values)
-    config.run_name = config.run_name or new_run_name(
-        Path(path).stem if path else config.base_model
-    )
+    config.run_name = config.run_name or new_run_name(Path(path).stem if path else config.base_model)
     config.output_dir = expand_path(config.output_dir)
     config.base_path = expand_path(config.base_path) if config.base_path else None
     for entry in config.data:

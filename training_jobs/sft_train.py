@@ -74,14 +74,10 @@ def tokenize(examples: list[dict[str, str]], tokenizer: Any, profile: ModelProfi
     rows = []
     for ex in examples:
         prompt = tokenizer(profile.bos + ex["prompt"], add_special_tokens=False)["input_ids"]
-        ids = tokenizer(profile.bos + ex["prompt"] + ex["completion"], add_special_tokens=False)[
-            "input_ids"
-        ]
+        ids = tokenizer(profile.bos + ex["prompt"] + ex["completion"], add_special_tokens=False)["input_ids"]
         if profile.bos and ids[0] != tokenizer.bos_token_id:
             raise ValueError(f"the tokenizer does not read {profile.bos!r} as its bos token")
-        shared = next(
-            (i for i, (a, b) in enumerate(zip(prompt, ids, strict=False)) if a != b), len(prompt)
-        )
+        shared = next((i for i, (a, b) in enumerate(zip(prompt, ids, strict=False)) if a != b), len(prompt))
         rows.append({"input_ids": ids, "labels": [-100] * shared + ids[shared:]})
     return rows
 

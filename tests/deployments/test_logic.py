@@ -20,7 +20,9 @@ from schemas.errors import ApiError, ClinicianEditExists, EmptyTranscript, Trans
 from schemas.notes import NoteFormat
 from tests.fakes import FakeEngine
 
-TRANSCRIPT = "Therapist: How was the week?\nClient: Tiring. I want to kill myself some days.\nTherapist: Let's plan."
+TRANSCRIPT = (
+    "Therapist: How was the week?\nClient: Tiring. I want to kill myself some days.\nTherapist: Let's plan."
+)
 
 
 class FakeMethod:
@@ -41,8 +43,9 @@ class FakeGenerator:
 
     def __init__(self, answer):
         self.engine = FakeEngine(answer=answer)
-        self.draft = FakeMethod(lambda prepared, fmt, attempt=0: draft(self.engine, prepared, fmt, DraftOptions(),
-                                                                       attempt))
+        self.draft = FakeMethod(
+            lambda prepared, fmt, attempt=0: draft(self.engine, prepared, fmt, DraftOptions(), attempt)
+        )
 
 
 def _writer(tmp_path, answer):
@@ -117,9 +120,12 @@ def _request(body: bytes) -> Request:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(secret=st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=6, max_size=40)
-       .filter(lambda s: len(s.strip()) >= 6 and s.strip() == s),
-       shape=st.sampled_from(["format", "extra", "json", "utf8", "type", "size"]))
+@given(
+    secret=st.text(
+        alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=6, max_size=40
+    ).filter(lambda s: len(s.strip()) >= 6 and s.strip() == s),
+    shape=st.sampled_from(["format", "extra", "json", "utf8", "type", "size"]),
+)
 def test_error_bodies_never_echo_the_input(secret, shape):
     bodies = {
         "format": json.dumps({"transcript": secret, "note_format": secret}).encode(),

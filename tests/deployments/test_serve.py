@@ -128,10 +128,13 @@ def test_summarize_returns_a_soap_note_with_every_risk_marked(service):
     assert set(metadata) >= {"model", "model_version", "generation_ms", "generated_at", "truncated"}
 
 
-@pytest.mark.parametrize("note_format,sections", [
-    ("DAP", ["data", "assessment", "plan"]),
-    ("BIRP", ["behavior", "intervention", "response", "plan"]),
-])
+@pytest.mark.parametrize(
+    "note_format,sections",
+    [
+        ("DAP", ["data", "assessment", "plan"]),
+        ("BIRP", ["behavior", "intervention", "response", "plan"]),
+    ],
+)
 def test_summarize_in_other_formats(service, note_format, sections):
     response = service.post("/v1/summarize", json={"transcript": TRANSCRIPT, "note_format": note_format})
     assert response.status_code == 200, response.text
@@ -142,19 +145,25 @@ def test_bad_input_gets_stable_codes_without_echo(service):
     _assert_error(service.post("/v1/summarize", json={"transcript": "  \n\t "}), 422, "empty_transcript")
     _assert_error(
         service.post("/v1/summarize", json={"transcript": SENTINEL, "note_format": f"X{SENTINEL}"}),
-        422, "unknown_note_format",
+        422,
+        "unknown_note_format",
     )
     bad_utf8 = b'{"transcript": "' + SENTINEL.encode() + b'\xff\xfe"}'
     _assert_error(service.post("/v1/summarize", content=bad_utf8), 422, "invalid_encoding")
-    _assert_error(service.post("/v1/summarize", content=b"{not json " + SENTINEL.encode()), 422, "invalid_request")
+    _assert_error(
+        service.post("/v1/summarize", content=b"{not json " + SENTINEL.encode()), 422, "invalid_request"
+    )
     _assert_error(service.post("/v1/summarize", json={"text": SENTINEL}), 422, "invalid_request")
-    _assert_error(service.post("/v1/summarize", json={"transcript": SENTINEL * 100_000}), 413, "transcript_too_large")
+    _assert_error(
+        service.post("/v1/summarize", json={"transcript": SENTINEL * 100_000}), 413, "transcript_too_large"
+    )
     _assert_error(service.get("/v1/sessions/999999"), 404, "session_not_found")
 
 
 def test_session_lifecycle_edit_protection_and_equivalence(service):
-    created = service.post("/v1/sessions", json={"transcript": TRANSCRIPT, "client_ref": "c-17",
-                                                 "session_date": "2026-11-20"})
+    created = service.post(
+        "/v1/sessions", json={"transcript": TRANSCRIPT, "client_ref": "c-17", "session_date": "2026-11-20"}
+    )
     assert created.status_code == 201, created.text
     session_id = created.json()["id"]
 
@@ -180,7 +189,8 @@ def test_session_lifecycle_edit_protection_and_equivalence(service):
     _assert_error(service.put(f"/v1/sessions/{session_id}/notes", json=edit), 428, "if_match_required")
     _assert_error(
         service.put(f"/v1/sessions/{session_id}/notes", json=edit, headers={"If-Match": '"0-0"'}),
-        412, "etag_mismatch",
+        412,
+        "etag_mismatch",
     )
     edited = service.put(f"/v1/sessions/{session_id}/notes", json=edit, headers={"If-Match": etag})
     assert edited.status_code == 200, edited.text
@@ -188,13 +198,18 @@ def test_session_lifecycle_edit_protection_and_equivalence(service):
     assert edited.json()["metadata"]["source"] == "clinician" and edited.json()["metadata"]["edited_at"]
     _assert_error(
         service.put(f"/v1/sessions/{session_id}/notes", json=edit, headers={"If-Match": etag}),
-        412, "etag_mismatch",
+        412,
+        "etag_mismatch",
     )
 
-    _assert_error(service.post(f"/v1/sessions/{session_id}/generate-notes", json={}), 409, "clinician_edit_exists")
+    _assert_error(
+        service.post(f"/v1/sessions/{session_id}/generate-notes", json={}), 409, "clinician_edit_exists"
+    )
     kept = service.get(f"/v1/sessions/{session_id}").json()
     assert kept["note"]["sections"]["plan"] == "Safety plan reviewed; check-in Thursday."
-    forced = service.post(f"/v1/sessions/{session_id}/generate-notes", json={"force": True, "note_format": "DAP"})
+    forced = service.post(
+        f"/v1/sessions/{session_id}/generate-notes", json={"force": True, "note_format": "DAP"}
+    )
     assert forced.status_code == 200, forced.text
     assert service.get(f"/v1/sessions/{session_id}").json()["note"]["format"] == "DAP"
 
@@ -209,7 +224,11 @@ def test_generation_past_its_limit_falls_back(service):
 
 def test_full_queue_answers_503_with_retry_after(service):
     def post(_: int) -> httpx.Response:
-        return httpx.post(str(service.base_url).rstrip("/") + "/limited/v1/summarize", json={"transcript": TRANSCRIPT}, timeout=120)
+        return httpx.post(
+            str(service.base_url).rstrip("/") + "/limited/v1/summarize",
+            json={"transcript": TRANSCRIPT},
+            timeout=120,
+        )
 
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         responses = list(pool.map(post, range(8)))
@@ -239,8 +258,12 @@ def test_no_connection_leaves_loopback_during_a_request(service):
             time.sleep(0.05)
     assert pending.result().status_code == 200
     assert remote, "no connection was seen at all"
-    outside = {ip: names for ip, names in remote.items() if not ipaddress.ip_address(ip).is_loopback
-               and not (ip.startswith("::ffff:") and ipaddress.ip_address(ip[7:]).is_loopback)}
+    outside = {
+        ip: names
+        for ip, names in remote.items()
+        if not ipaddress.ip_address(ip).is_loopback
+        and not (ip.startswith("::ffff:") and ipaddress.ip_address(ip[7:]).is_loopback)
+    }
     assert outside == {}
 
 

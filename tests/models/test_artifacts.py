@@ -61,9 +61,7 @@ def test_publish_writes_files_and_manifest(store: Path, sources: dict[str, Path]
     verify(art)
 
 
-def test_versions_count_up_and_latest_is_the_highest_number(
-    store: Path, sources: dict[str, Path]
-) -> None:
+def test_versions_count_up_and_latest_is_the_highest_number(store: Path, sources: dict[str, Path]) -> None:
     for _ in range(10):
         publish(store, "notes", sources)
     publish(store, "notes", sources, version="release-candidate")

@@ -71,9 +71,7 @@ def test_the_sdist_is_downloaded_when_none_is_given(
     assert calls == ["9.9.9"]
 
 
-def test_concurrent_callers_unpack_once(
-    sdist: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_concurrent_callers_unpack_once(sdist: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     unpacks = []
     real_unpack = llama_tools._unpack
     monkeypatch.setattr(llama_tools, "_unpack", lambda s, d: unpacks.append(d) or real_unpack(s, d))
@@ -89,9 +87,7 @@ def test_an_sdist_without_converters_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "cache" / "llama-cpp-python-9.9.9").exists()
 
 
-def test_converter_env_puts_the_bundled_gguf_first(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_converter_env_puts_the_bundled_gguf_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTHONPATH", "/elsewhere")
     monkeypatch.setenv("NO_LOCAL_GGUF", "1")
     env = converter_env(tmp_path)

@@ -36,9 +36,7 @@ SUMMARY = " ".join(["word"] * 40)
 
 formats = st.sampled_from(list(NoteFormat))
 flags = st.lists(
-    st.builds(
-        RiskFlag, category=st.sampled_from(list(RiskCategory)), evidence=st.text(max_size=60)
-    ),
+    st.builds(RiskFlag, category=st.sampled_from(list(RiskCategory)), evidence=st.text(max_size=60)),
     max_size=4,
 )
 
@@ -54,8 +52,7 @@ def test_render_writes_sections_in_order_then_summary_then_risks(note_format: No
     headings = [line for line in text.split("\n") if line.isupper()]
     assert headings == [n.upper() for n in SECTIONS[note_format]] + ["SUMMARY", "RISK"]
     assert text.endswith(
-        "RISK\n{{RED:Suicidal ideation: I want to die.}}\n"
-        "{{RED:Substance relapse: I relapsed on Friday.}}"
+        "RISK\n{{RED:Suicidal ideation: I want to die.}}\n{{RED:Substance relapse: I relapsed on Friday.}}"
     )
 
 
@@ -68,9 +65,7 @@ def test_render_without_flags_has_no_risk_block_and_keeps_markers_verbatim() -> 
 
 @settings(max_examples=150)
 @given(formats, flags)
-def test_every_flag_is_rendered_as_a_marker(
-    note_format: NoteFormat, risk_flags: list[RiskFlag]
-) -> None:
+def test_every_flag_is_rendered_as_a_marker(note_format: NoteFormat, risk_flags: list[RiskFlag]) -> None:
     text = render(note_format, sections_for(note_format), SUMMARY, risk_flags)
     markers = find_markers(text)
     assert len(markers) == len(risk_flags)
@@ -98,9 +93,7 @@ def flag_key(flag: RiskFlag) -> tuple[RiskCategory, str]:
 
 @settings(max_examples=100)
 @given(flags, flags)
-def test_merge_risks_never_loses_a_scan_flag(
-    model: list[RiskFlag], scanned: list[RiskFlag]
-) -> None:
+def test_merge_risks_never_loses_a_scan_flag(model: list[RiskFlag], scanned: list[RiskFlag]) -> None:
     merged = [flag_key(f) for f in merge_risks(model, scanned)]
     assert len(merged) == len(set(merged))
     scan_keys = list(dict.fromkeys(flag_key(f) for f in scanned))
@@ -197,9 +190,7 @@ section_texts = st.lists(sentence, max_size=6).map(" ".join)
 
 @settings(max_examples=200)
 @given(formats, st.data())
-def test_compose_summary_is_empty_or_30_to_70_words(
-    note_format: NoteFormat, data: st.DataObject
-) -> None:
+def test_compose_summary_is_empty_or_30_to_70_words(note_format: NoteFormat, data: st.DataObject) -> None:
     sections = {name: data.draw(section_texts) for name in SECTIONS[note_format]}
     summary = compose_summary(sections, note_format)
     total = sum(word_count(t) for t in sections.values())
@@ -277,9 +268,7 @@ def test_fallback_note_for_a_long_transcript_is_short_and_quick() -> None:
 
 transcript_lines = st.one_of(
     st.text(max_size=80),
-    st.sampled_from(
-        ["Therapist:", "Client:", "[doctor]", "Dr. Lee:", "{{RED:", "}}", "I want to die."]
-    ),
+    st.sampled_from(["Therapist:", "Client:", "[doctor]", "Dr. Lee:", "{{RED:", "}}", "I want to die."]),
     st.tuples(st.sampled_from(["Therapist: ", "Client: ", ""]), st.text(max_size=200)).map("".join),
 )
 

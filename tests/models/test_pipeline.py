@@ -27,8 +27,10 @@ def test_sections_strategy_asks_once_per_section_with_the_training_prompt():
 
 
 @settings(max_examples=50, deadline=None)
-@given(transcript=st.text(min_size=1, max_size=300).filter(lambda t: t.strip()),
-       section=st.sampled_from(["subjective", "plan", "GENHX", "assessment"]))
+@given(
+    transcript=st.text(min_size=1, max_size=300).filter(lambda t: t.strip()),
+    section=st.sampled_from(["subjective", "plan", "GENHX", "assessment"]),
+)
 def test_training_and_serving_prompts_are_identical(transcript, section):
     """What the service sends for a transcript is exactly the prompt the model was trained on."""
     engine = FakeEngine()
@@ -49,7 +51,7 @@ def test_long_transcripts_are_condensed_by_map_reduce_not_cut():
     partials = [p for p in engine.prompts if "summary of this part" in p]
     assert len(partials) >= 2 and result.chunks == len(partials)
     assert not result.truncated
-    words = " ".join(engine.prompts[len(partials):])
+    words = " ".join(engine.prompts[len(partials) :])
     assert "sentence number 399" not in words  # the sections were written from the parts' summaries
 
 
@@ -61,8 +63,11 @@ def test_a_transcript_that_cannot_be_condensed_is_cut_and_reported():
 
 
 def test_json_strategy_parses_a_whole_note():
-    note = {"sections": {s: GOOD_SECTION for s in SECTIONS[NoteFormat.DAP]},
-            "summary": " ".join(["word"] * 40), "risk_flags": []}
+    note = {
+        "sections": {s: GOOD_SECTION for s in SECTIONS[NoteFormat.DAP]},
+        "summary": " ".join(["word"] * 40),
+        "risk_flags": [],
+    }
     engine = FakeEngine(answer=lambda p, a: json.dumps(note))
     result = draft(engine, prepare(TRANSCRIPT), NoteFormat.DAP, DraftOptions(strategy="json"))
     final, problems = finalize(prepare(TRANSCRIPT), result)
@@ -79,7 +84,13 @@ def test_invalid_output_is_retried_once_then_falls_back():
 def test_retry_that_succeeds_gives_a_model_note():
     engine = FakeEngine(answer=lambda p, a: GOOD_SECTION if a == 1 else "")
     _, info = draft_note(engine, TRANSCRIPT, NoteFormat.SOAP)
-    assert info == {"source": "model", "attempts": 2, "generation_ms": 7 * 8, "truncated": False, "problems": []}
+    assert info == {
+        "source": "model",
+        "attempts": 2,
+        "generation_ms": 7 * 8,
+        "truncated": False,
+        "problems": [],
+    }
 
 
 def test_a_timed_out_draft_falls_back_without_retry():

@@ -22,9 +22,7 @@ from models.text import (
 )
 
 # Characters that exercise every rule: line breaks, spaces, controls, combining marks, braces.
-TRICKY = list(
-    " \t\n\r\x0b\x0c\x85\u2028\u00a0\u3000\u200b\u200d\ufeff\x00\x7f{}REDd:e\u0301\u0323.?"
-)
+TRICKY = list(" \t\n\r\x0b\x0c\x85\u2028\u00a0\u3000\u200b\u200d\ufeff\x00\x7f{}REDd:e\u0301\u0323.?")
 tricky_text = st.text(st.one_of(st.sampled_from(TRICKY), st.characters(exclude_categories=["Cs"])))
 marker_text = st.text(st.sampled_from(list("ab xyz\t\u00a0\u200b:.e\u0301")), max_size=12).map(
     lambda inner: "{{RED:" + inner + "}}"
@@ -82,9 +80,7 @@ def test_normalize_neither_creates_nor_destroys_markers(text: str) -> None:
     st.lists(st.text(st.sampled_from(list("ab c\n\t.")), max_size=10), min_size=1, max_size=4),
     st.lists(st.text(st.sampled_from(list("xy z\t\u00a0\u200be\u0301:")), max_size=10), max_size=4),
 )
-def test_marker_inner_text_is_only_whitespace_normalised(
-    plain: list[str], inners: list[str]
-) -> None:
+def test_marker_inner_text_is_only_whitespace_normalised(plain: list[str], inners: list[str]) -> None:
     gaps = (plain[1:] + [""] * len(inners))[: len(inners)]
     text = plain[0] + "".join(f"{{{{RED:{i}}}}}{gap}" for i, gap in zip(inners, gaps, strict=True))
     out = find_markers(normalize(text))

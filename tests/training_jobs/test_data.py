@@ -118,9 +118,7 @@ def test_aci_divisions(tmp_path):
             }
             for i in (1, 2)
         ]
-        (tmp_path / f"train_{division}.json").write_text(
-            json.dumps({"data": data}), encoding="utf-8"
-        )
+        (tmp_path / f"train_{division}.json").write_text(json.dumps({"data": data}), encoding="utf-8")
     pairs = load_aci_divisions(tmp_path, "train")
     assert len(pairs) == 8
     assert {p.section for p in pairs} == set(ACI_DIVISIONS)
@@ -178,9 +176,7 @@ def test_rows_with_extra_fields(tmp_path):
 
 
 def test_drop_returns_good_rows_and_a_report(tmp_path):
-    path = write_csv(
-        tmp_path / "train.csv", ["transcript", "note"], [["a", "b"], [SENTINEL, ""], ["a", "b"]]
-    )
+    path = write_csv(tmp_path / "train.csv", ["transcript", "note"], [["a", "b"], [SENTINEL, ""], ["a", "b"]])
     pairs = load_pairs(path, on_error="drop")
     assert [p.row for p in pairs] == [1]
     assert [(p.row, p.reason) for p in pairs.dropped] == [
@@ -211,9 +207,7 @@ def test_unreadable_files(tmp_path, content, expected):
 
 
 def test_token_budget_counts_the_whole_training_example(tmp_path):
-    path = write_csv(
-        tmp_path / "t.csv", ["transcript", "note", "section"], [["hello there", "hi", "plan"]]
-    )
+    path = write_csv(tmp_path / "t.csv", ["transcript", "note", "section"], [["hello there", "hi", "plan"]])
     seen: list[str] = []
     load_pairs(path, max_tokens=10_000, count_tokens=lambda t: seen.append(t) or 1, profile="phi3")
     profile = PROFILES["phi3"]
@@ -232,11 +226,7 @@ def test_bad_options(tmp_path):
 
 pair_lists = st.lists(
     st.tuples(st.sampled_from("abcdefghijklmnopqrstuvwxyz"), st.integers(0, 3)), max_size=60
-).map(
-    lambda items: [
-        Pair(f"t{i}", f"n{i}", "note", g * (k + 1), i + 1) for i, (g, k) in enumerate(items)
-    ]
-)
+).map(lambda items: [Pair(f"t{i}", f"n{i}", "note", g * (k + 1), i + 1) for i, (g, k) in enumerate(items)])
 
 
 @settings(max_examples=150, deadline=None)
@@ -253,9 +243,7 @@ def test_split_properties(pairs, seed, order_seed):
     assert sorted(rows) == [p.row for p in pairs]
     group_sides = [{p.group for p in side} for side in split]
     assert not (
-        group_sides[0] & group_sides[1]
-        or group_sides[0] & group_sides[2]
-        or group_sides[1] & group_sides[2]
+        group_sides[0] & group_sides[1] or group_sides[0] & group_sides[2] or group_sides[1] & group_sides[2]
     )
     n_groups = len({p.group for p in pairs})
     for side, fraction in zip(group_sides, (0.8, 0.1, 0.1), strict=True):

@@ -37,9 +37,7 @@ def fake_hub(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """The hub client replaced by an in-memory one; returns the recorded download calls."""
     calls: list[dict[str, Any]] = []
 
-    def snapshot_download(
-        *, repo_id: str, revision: str, local_dir: str, allow_patterns: list[str]
-    ):
+    def snapshot_download(*, repo_id: str, revision: str, local_dir: str, allow_patterns: list[str]):
         calls.append({"repo_id": repo_id, "revision": revision, "patterns": allow_patterns})
         for name, data in HUB[repo_id].items():
             if any(fnmatch.fnmatch(name, p) for p in allow_patterns):
@@ -54,9 +52,7 @@ def fake_hub(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     return calls
 
 
-def test_download_publishes_weights_and_gguf(
-    fake_hub: list[dict[str, Any]], tmp_path: Path
-) -> None:
+def test_download_publishes_weights_and_gguf(fake_hub: list[dict[str, Any]], tmp_path: Path) -> None:
     store = tmp_path / "store"
     refs = download_base.download("phi3-mini", store)
 
@@ -99,7 +95,5 @@ def test_cli_refuses_to_run_offline(
 def test_importing_it_does_not_import_the_hub_client() -> None:
     code = "import sys, training_jobs.download_base; print('huggingface_hub' in sys.modules)"
     root = Path(__file__).resolve().parents[2]
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
-    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
     assert done.stdout.strip() == "False"

@@ -13,8 +13,12 @@ from tests.training_jobs.test_sft import fixture_csv, tiny_overrides, tiny_phi3 
 pytestmark = pytest.mark.slow
 
 
-def test_tiny_phi3_from_ray_job_to_served_gguf(ray_instance, tmp_path: Path, fixture_csv: Path,  # noqa: F811
-                                               tiny_phi3: Path):  # noqa: F811
+def test_tiny_phi3_from_ray_job_to_served_gguf(
+    ray_instance,
+    tmp_path: Path,
+    fixture_csv: Path,  # noqa: F811
+    tiny_phi3: Path,  # noqa: F811
+):
     from models.artifacts import resolve
     from models.engine import EngineConfig, NoteEngine
     from models.resolve import resolve_model
@@ -36,8 +40,11 @@ def test_tiny_phi3_from_ray_job_to_served_gguf(ray_instance, tmp_path: Path, fix
 
     resolved = resolve_model("tiny-notes:latest", store, tmp_path / "cache")
     assert resolved.profile == "phi3" and len(resolved.sha256) == 64
-    engine = NoteEngine(EngineConfig(model_path=str(resolved.path), profile=resolved.profile, n_ctx=512,
-                                     max_tokens=8, n_threads=1))
+    engine = NoteEngine(
+        EngineConfig(
+            model_path=str(resolved.path), profile=resolved.profile, n_ctx=512, max_tokens=8, n_threads=1
+        )
+    )
     try:
         generation = engine.generate(engine.profile.render("Client: I slept badly."), max_tokens=8)
         assert generation.completion_tokens > 0 or generation.text == ""

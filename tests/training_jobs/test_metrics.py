@@ -108,16 +108,10 @@ def test_sections_and_summary_checks():
     ],
 )
 def test_risk_scores(monkeypatch, expected, flagged, recall, precision):
-    monkeypatch.setattr(
-        "models.risk.scan", lambda _: [RiskFlag(category=c, evidence="e") for c in expected]
-    )
-    scores = risk_scores(
-        note(risk_flags=[RiskFlag(category=c, evidence="e") for c in flagged]), "t"
-    )
+    monkeypatch.setattr("models.risk.scan", lambda _: [RiskFlag(category=c, evidence="e") for c in expected])
+    scores = risk_scores(note(risk_flags=[RiskFlag(category=c, evidence="e") for c in flagged]), "t")
     assert (scores["risk_recall"], scores["risk_precision"]) == (recall, precision)
-    assert {k for k in scores if k.startswith("risk_recall/")} == {
-        f"risk_recall/{c}" for c in expected
-    }
+    assert {k for k in scores if k.startswith("risk_recall/")} == {f"risk_recall/{c}" for c in expected}
     if SI in expected:
         assert scores[f"risk_recall/{SI}"] == float(SI in flagged)
 

@@ -97,9 +97,7 @@ def test_shipped_config_validates_and_documents_itself(path: Path):
     text = path.read_text(encoding="utf-8")
     values = yaml.safe_load(text)
     SFTConfig(**values)
-    assert text.startswith(
-        f"# python -m training_jobs.sft --config training_jobs/configs/{path.name}"
-    )
+    assert text.startswith(f"# python -m training_jobs.sft --config training_jobs/configs/{path.name}")
     fields = {f.name for f in dataclasses.fields(SFTConfig)}
     assert set(values) == fields, "every config lists every field"
     for line in text.splitlines():
@@ -327,9 +325,7 @@ def test_examples_are_tokenised_whole_with_loss_on_the_completion(tiny_phi3: Pat
 
     tokenizer = AutoTokenizer.from_pretrained(str(tiny_phi3))
     profile = get_profile("phi3")
-    prompt, completion = section_example(
-        profile, "Client: I slept badly.", "subjective", "Poor sleep."
-    )
+    prompt, completion = section_example(profile, "Client: I slept badly.", "subjective", "Poor sleep.")
     [row] = tokenize([{"prompt": prompt, "completion": completion}], tokenizer, profile)
     whole = tokenizer("<s>" + prompt + completion, add_special_tokens=False)["input_ids"]
     assert row["input_ids"] == whole and row["input_ids"][0] == tokenizer.bos_token_id
