@@ -10,7 +10,7 @@ export RAY_USAGE_STATS_ENABLED := 0
 export HF_HUB_OFFLINE := 1
 export NOTES_DATA_DIR ?= $(abspath ../shared/data)
 
-.PHONY: run test test-all setup-serve setup-dev lint bench-serve bench-train clean
+.PHONY: run test test-slow test-all setup-serve setup-dev lint bench-serve bench-train clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,12 +32,16 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 setup-serve: $(VENV)/.serve
 setup-dev: $(VENV)/.dev
 
+# Resolve (assemble, verify) the configured model before Serve starts, so a bad model fails here.
 run: setup-serve
-	$(BIN)/python -m models.resolve embedded
+	$(BIN)/python -m models.resolve "$$($(BIN)/python -c "import yaml; print(yaml.safe_load(open('serve_config.yaml'))['applications'][0]['args']['model'])")"
 	$(BIN)/serve run serve_config.yaml
 
 test: setup-dev
 	$(BIN)/python -m pytest -m "not slow" -q
+
+test-slow: setup-dev
+	$(BIN)/python -m pytest -m slow -q
 
 test-all: setup-dev
 	$(BIN)/python -m pytest -q

@@ -27,7 +27,7 @@ class DraftArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     strategy: str = Field(default="sections", description=f"How the model is asked: one of {STRATEGIES}.")
-    section_max_tokens: int = Field(default=160, ge=8, description="Token limit of one section.")
+    section_max_tokens: int = Field(default=256, ge=8, description="Token limit of one section.")
     note_max_tokens: int = Field(default=512, ge=32, description="Token limit of a whole JSON note.")
     partial_max_tokens: int = Field(default=160, ge=16, description="Token limit of one part's summary.")
     timeout_s: float = Field(

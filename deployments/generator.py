@@ -47,7 +47,7 @@ class NoteGenerator:
         self.engine = NoteEngine(
             EngineConfig(
                 model_path=str(resolved.path),
-                lora_path=resolved.lora_path and str(resolved.lora_path),
+                lora_path=str(resolved.lora_path) if resolved.lora_path else None,
                 profile=resolved.profile,
                 **engine,
             )

@@ -107,8 +107,8 @@ class NoteEngine:
                 grammar=grammar,
                 stream=True,
             )
-            for chunk in stream:
-                choice = chunk["choices"][0]
+            for chunk in stream:  # type: ignore[union-attr]  # stream=True yields chunks
+                choice: dict = chunk["choices"][0]  # type: ignore[index,assignment]
                 pieces.append(choice["text"])
                 finish = choice.get("finish_reason") or finish
                 if deadline is not None and time.monotonic() > deadline:

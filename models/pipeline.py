@@ -21,7 +21,7 @@ STRATEGIES = ("sections", "json")
 @dataclass(frozen=True)
 class DraftOptions:
     strategy: str = "sections"
-    section_max_tokens: int = 160
+    section_max_tokens: int = 256
     note_max_tokens: int = 512
     partial_max_tokens: int = 160
     timeout_s: float = 120.0
@@ -147,7 +147,7 @@ def draft_note(
     """
     options = options or DraftOptions()
     prepared = prepare(transcript)
-    spent, problems = 0, []
+    spent, problems = 0, list[str]()
     for attempt in range(2):
         result = draft(engine, prepared, note_format, options, attempt)
         spent += result.generation_ms
