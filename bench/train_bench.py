@@ -25,8 +25,12 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "training_jobs" / "configs" / "gemma3-270m.yaml"
-ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0",
-       "HF_HUB_OFFLINE": "1"}
+ENV = {
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+    "RAY_AUTH_MODE": "disabled",
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "HF_HUB_OFFLINE": "1",
+}
 
 
 def peak_rss(proc: subprocess.Popen, stop: threading.Event, result: dict) -> None:
@@ -49,13 +53,37 @@ def peak_rss(proc: subprocess.Popen, stop: threading.Event, result: dict) -> Non
 
 
 def run(name: str, out: Path, steps: int, rows: int, *overrides: str) -> dict:
-    args = [sys.executable, "-m", "training_jobs.sft", "--config", str(CONFIG), "--set", f"max_steps={steps}",
-            "--set", f"max_rows={rows}", "--set", "batch_size=1", "--set", "grad_accum=1",
-            "--set", "gradient_checkpointing=true", "--set", f"output_dir={out}", "--set", f"run_name={name}",
-            *[a for o in overrides for a in ("--set", o)]]
+    args = [
+        sys.executable,
+        "-m",
+        "training_jobs.sft",
+        "--config",
+        str(CONFIG),
+        "--set",
+        f"max_steps={steps}",
+        "--set",
+        f"max_rows={rows}",
+        "--set",
+        "batch_size=1",
+        "--set",
+        "grad_accum=1",
+        "--set",
+        "gradient_checkpointing=true",
+        "--set",
+        f"output_dir={out}",
+        "--set",
+        f"run_name={name}",
+        *[a for o in overrides for a in ("--set", o)],
+    ]
     started = time.monotonic()
-    proc = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **ENV}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        args,
+        cwd=ROOT,
+        env={**os.environ, **ENV},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     stop, memory = threading.Event(), {}
     sampler = threading.Thread(target=peak_rss, args=(proc, stop, memory))
     sampler.start()
@@ -65,8 +93,13 @@ def run(name: str, out: Path, steps: int, rows: int, *overrides: str) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"{name} failed ({proc.returncode}): {err[-2000:]}")
     summary = json.loads((out / name / "train_summary.json").read_text())
-    return {"tokens_per_s": summary["tokens_per_s"], "train_seconds": summary.get("train_seconds"),
-            "wall_seconds": time.monotonic() - started, "final_train_loss": summary["final_train_loss"], **memory}
+    return {
+        "tokens_per_s": summary["tokens_per_s"],
+        "train_seconds": summary.get("train_seconds"),
+        "wall_seconds": time.monotonic() - started,
+        "final_train_loss": summary["final_train_loss"],
+        **memory,
+    }
 
 
 def main() -> None:
