@@ -141,3 +141,24 @@ def test_error_bodies_never_echo_the_input(secret, shape):
     body = json.loads(response.body)
     assert set(body) == {"code", "message", "request_id"} and 400 <= response.status_code < 500
     assert secret not in response.body.decode() and secret not in str(caught.value)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(transcript=st.text(min_size=1, max_size=400).filter(lambda t: t.strip()),
+       note_format=st.sampled_from(list(NoteFormat)))
+def test_summarize_and_session_generation_give_the_same_note(tmp_path, transcript, note_format):
+    """The two paths share one pipeline: the same transcript gives the same note (metadata aside)."""
+    writer, generator = _writer(tmp_path, None)
+    try:
+        prepared = Preprocessor.func_or_class(max_transcript_chars=10_000).process(transcript)
+    except EmptyTranscript:
+        return
+    summarized = asyncio.run(writer.write(prepared, draft(generator.engine, prepared, note_format, DraftOptions())))
+    session_id = asyncio.run(writer.create_session(prepared.text, None, None))
+    stored = asyncio.run(writer.get_session(session_id))
+    again = Preprocessor.func_or_class(max_transcript_chars=10_000).process(stored.transcript)
+    generated = asyncio.run(
+        writer.write(again, draft(generator.engine, again, note_format, DraftOptions()), session_id, False)
+    )
+    assert generated.note == summarized.note
+    assert asyncio.run(writer.get_session(session_id)).note == summarized.note
