@@ -65,7 +65,7 @@ class SFTConfig:
     warmup_ratio: float = _help("Fraction of the steps with linear warm-up, in [0, 1).", 0.03)
     gradient_checkpointing: bool = _help("Recompute activations: less memory, ~6% slower.", True)
     num_threads: int = _help("CPU threads for torch (and the CPUs the Ray worker reserves).", 2)
-    run_name: str = _help("Run folder under output_dir; empty: <config>-<UTC time>-<4 hex>.", "")
+    run_name: str = _help("Run folder under output_dir; empty: <config>-<UTC time>-<8 hex>.", "")
     output_dir: str = _help("Artifacts root; the run writes <output_dir>/<run_name>/.", "artifacts/sft")
     backend: str = _help("ray (a Ray Train TorchTrainer with one worker) or local.", "ray")
 
@@ -178,7 +178,7 @@ def _contradictions(c: SFTConfig) -> list[str]:
 
 def new_run_name(config_name: str) -> str:
     """`<config_name>-<UTC timestamp>-<4 random hex>`: unique, since Ray resumes a reused name."""
-    return f"{config_name}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
+    return f"{config_name}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
 
 
 def expand_path(path: str) -> str:

@@ -171,7 +171,7 @@ def test_unknown_keys_are_rejected():
 def test_run_names_are_unique_and_timestamped():
     names = {sft.new_run_name("gemma3-270m") for _ in range(200)}
     assert len(names) == 200
-    assert all(re.fullmatch(r"gemma3-270m-\d{8}T\d{6}Z-[0-9a-f]{4}", n) for n in names)
+    assert all(re.fullmatch(r"gemma3-270m-\d{8}T\d{6}Z-[0-9a-f]{8}", n) for n in names)
 
 
 def test_data_paths_expand_notes_data_dir(monkeypatch, tmp_path: Path, fixture_csv: Path):
