@@ -186,9 +186,7 @@ def build_tiny_phi3(folder: str | Path, seed: int = 0) -> Path:
     )
     # save_pretrained does not write tokenizer.model, which the GGUF converter needs: keep it.
     (folder / "tokenizer.model").write_bytes(buffer.getvalue())
-    # legacy=True: a "▁" after special tokens, as llama.cpp's SPM tokenizer does, so the prompt
-    # tokens in training equal those at serving.
-    tokenizer = LlamaTokenizer.from_pretrained(str(folder), local_files_only=True, legacy=True)
+    tokenizer = LlamaTokenizer.from_pretrained(str(folder), local_files_only=True)
     tokenizer.add_special_tokens(
         {
             "eos_token": "<|endoftext|>",
