@@ -68,8 +68,9 @@ async def api_error(request: Request, exc: ApiError) -> JSONResponse:
 
 @app.exception_handler(RequestValidationError)
 async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    # FastAPI's default body echoes the input; ours never does. Field paths and error types only.
-    logger.info("request rejected", extra={"errors": [(e["loc"], e["type"]) for e in exc.errors()]})
+    # FastAPI's default body echoes the input; ours never does. The log gets where (query, path)
+    # and the error type only: a field name could itself be user text.
+    logger.info("request rejected", extra={"errors": [(e["loc"][:1], e["type"]) for e in exc.errors()]})
     return _error(InvalidRequest(), request)
 
 
