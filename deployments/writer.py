@@ -7,6 +7,8 @@ import logging
 from datetime import UTC, date, datetime
 
 from ray import serve
+from ray.exceptions import RayActorError
+from ray.serve.exceptions import BackPressureError, DeploymentUnavailableError
 from ray.serve.handle import DeploymentHandle
 
 from deployments import db
@@ -59,9 +61,15 @@ class NoteWriter:
         result, spent = first, first.generation_ms
         note, problems = finalize(prepared, result)
         if problems and not result.timed_out:
-            result = await self.generator.draft.remote(prepared, first.note_format, attempt=1)
-            spent += result.generation_ms
-            note, problems = finalize(prepared, result)
+            try:
+                result = await self.generator.draft.remote(prepared, first.note_format, attempt=1)
+            except (BackPressureError, DeploymentUnavailableError, RayActorError):
+                # No retry to be had (queue full, model gone): the fallback note, not an error.
+                logger.warning("retry unavailable", extra={"session_id": session_id})
+                problems = [*problems, "retry_unavailable"]
+            else:
+                spent += result.generation_ms
+                note, problems = finalize(prepared, result)
         source = NoteSource.MODEL
         if note is None or problems:
             note, source = fallback(prepared, first.note_format), NoteSource.FALLBACK

@@ -74,6 +74,19 @@ def test_an_invalid_draft_is_retried_once_then_falls_back(tmp_path):
     assert "{{RED:" in result.note.text
 
 
+def test_a_retry_that_cannot_be_queued_falls_back(tmp_path):
+    from ray.serve.exceptions import BackPressureError
+
+    writer, generator = _writer(tmp_path, lambda prompt, attempt: "")
+
+    def full(*args, **kwargs):
+        raise BackPressureError(num_queued_requests=8, max_queued_requests=8)
+
+    generator.draft = FakeMethod(full)
+    result = _write(writer, generator)
+    assert generator.draft.calls == 1 and result.metadata.source == "fallback"
+
+
 def test_notes_are_persisted_and_a_clinician_edit_blocks_regeneration(tmp_path):
     writer, generator = _writer(tmp_path, None)
     session_id = asyncio.run(writer.create_session(TRANSCRIPT, "c-1", None))
@@ -145,8 +158,10 @@ def test_error_bodies_never_echo_the_input(secret, shape):
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(transcript=st.text(min_size=1, max_size=400).filter(lambda t: t.strip()),
-       note_format=st.sampled_from(list(NoteFormat)))
+@given(
+    transcript=st.text(min_size=1, max_size=400).filter(lambda t: t.strip()),
+    note_format=st.sampled_from(list(NoteFormat)),
+)
 def test_summarize_and_session_generation_give_the_same_note(tmp_path, transcript, note_format):
     """The two paths share one pipeline: the same transcript gives the same note (metadata aside)."""
     writer, generator = _writer(tmp_path, None)
@@ -154,7 +169,9 @@ def test_summarize_and_session_generation_give_the_same_note(tmp_path, transcrip
         prepared = Preprocessor.func_or_class(max_transcript_chars=10_000).process(transcript)
     except EmptyTranscript:
         return
-    summarized = asyncio.run(writer.write(prepared, draft(generator.engine, prepared, note_format, DraftOptions())))
+    summarized = asyncio.run(
+        writer.write(prepared, draft(generator.engine, prepared, note_format, DraftOptions()))
+    )
     session_id = asyncio.run(writer.create_session(prepared.text, None, None))
     stored = asyncio.run(writer.get_session(session_id))
     again = Preprocessor.func_or_class(max_transcript_chars=10_000).process(stored.transcript)

@@ -23,7 +23,9 @@ def test_llama_cpp_and_transformers_tokenise_training_examples_identically():
     llm = Llama(model_path=str(gguf), vocab_only=True, verbose=False)
     try:
         for transcript in TRANSCRIPTS:
-            prompt, completion = section_example(GEMMA3, transcript, "subjective", "Client reports poor sleep.")
+            prompt, completion = section_example(
+                GEMMA3, transcript, "subjective", "Client reports poor sleep."
+            )
             text = prompt + completion
             served = llm.tokenize(text.encode("utf-8"), add_bos=True, special=True)
             trained = hf(GEMMA3.bos + text, add_special_tokens=False)["input_ids"]
