@@ -13,7 +13,7 @@ from ray.serve.handle import DeploymentHandle
 
 from deployments import db
 from models.notes import build_note
-from models.pipeline import fallback, finalize
+from models.pipeline import finalize, settle, wants_retry
 from schemas.api import NoteEdit, NoteResponse, SessionPublic, SessionsPublic, SessionSummary
 from schemas.errors import ClinicianEditExists, InvalidNote
 from schemas.notes import SECTIONS, Note, NoteFormat, NoteMetadata, NoteSource, RiskFlag
@@ -23,16 +23,12 @@ from schemas.pipeline import Draft, PreparedTranscript
 logger = logging.getLogger("ray.serve")
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
 def _summary(session, note_row) -> SessionSummary:
     return SessionSummary(
         id=session.id,
         client_ref=session.client_ref,
         session_date=session.session_date,
-        created_at=session.created_at.isoformat(),
+        created_at=db.format_time(session.created_at),
         transcript_words=session.transcript_words,
         note_format=note_row.format if note_row else None,
         note_metadata=db.metadata_of(note_row) if note_row else None,
@@ -60,7 +56,7 @@ class NoteWriter:
         """
         result, spent = first, first.generation_ms
         note, problems = finalize(prepared, result)
-        if problems and not result.timed_out:
+        if wants_retry(result, problems):
             try:
                 result = await self.generator.draft.remote(prepared, first.note_format, attempt=1)
             except (BackPressureError, DeploymentUnavailableError, RayActorError):
@@ -70,15 +66,13 @@ class NoteWriter:
             else:
                 spent += result.generation_ms
                 note, problems = finalize(prepared, result)
-        source = NoteSource.MODEL
-        if note is None or problems:
-            note, source = fallback(prepared, first.note_format), NoteSource.FALLBACK
+        note, source = settle(prepared, note, problems, first.note_format)
         metadata = NoteMetadata(
             model=first.model,
             model_version=first.model_version,
             source=source,
             generation_ms=spent,
-            generated_at=_now(),
+            generated_at=db.format_time(datetime.now(UTC)),
             truncated=result.truncated,
         )
         logger.info(

@@ -88,6 +88,8 @@ class NoteEngine:
             LlamaGrammar.from_json_schema(json.dumps(json_schema), verbose=False) if json_schema else None
         )
         start = time.monotonic()
+        # Tokenised once here (as create_completion would: BOS, special tokens parsed).
+        ids = self._llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
         pieces: list[str] = []
         finish = None
         timed_out = False
@@ -96,7 +98,7 @@ class NoteEngine:
             # path and with it, rarely, a greedy token. Prompt evaluation is cheap next to decoding.
             self._llm.reset()
             stream = self._llm.create_completion(
-                prompt,
+                ids,
                 max_tokens=max_tokens or self.config.max_tokens,
                 temperature=0.0 if attempt == 0 else 0.7,
                 top_k=40,
@@ -115,12 +117,10 @@ class NoteEngine:
                     timed_out = True
                     break
             completion_tokens = self._llm.n_tokens
-        text = "".join(pieces)
-        prompt_tokens = self.count_tokens(prompt) + 1
         return Generation(
-            text=text.strip(),
-            completion_tokens=max(completion_tokens - prompt_tokens, 0),
-            prompt_tokens=prompt_tokens,
+            text="".join(pieces).strip(),
+            completion_tokens=max(completion_tokens - len(ids), 0),
+            prompt_tokens=len(ids),
             elapsed_ms=int((time.monotonic() - start) * 1000),
             timed_out=timed_out,
             stopped_by_length=finish == "length",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from models import notes, risk, text
 from models.engine import NoteEngine
 from models.prompts import note_prompt, note_schema, section_prompt
-from schemas.notes import SECTIONS, Note, NoteFormat
+from schemas.notes import SECTIONS, Note, NoteFormat, NoteSource
 from schemas.pipeline import Draft, PreparedTranscript
 
 STRATEGIES = ("sections", "json")
@@ -138,6 +138,20 @@ def fallback(prepared: PreparedTranscript, note_format: NoteFormat) -> Note:
     return notes.fallback_note(prepared.text, note_format, prepared.risk_flags)
 
 
+def wants_retry(result: Draft, problems: list[str]) -> bool:
+    """Whether a draft's problems call for the one retry (a timed-out draft gets none)."""
+    return bool(problems) and not result.timed_out
+
+
+def settle(
+    prepared: PreparedTranscript, note: Note | None, problems: list[str], note_format: NoteFormat
+) -> tuple[Note, NoteSource]:
+    """The note to serve: the model's when it is valid, else the fallback note."""
+    if note is None or problems:
+        return fallback(prepared, note_format), NoteSource.FALLBACK
+    return note, NoteSource.MODEL
+
+
 def draft_note(
     engine: NoteEngine, transcript: str, note_format: NoteFormat, options: DraftOptions | None = None
 ) -> tuple[Note, dict]:
@@ -147,26 +161,18 @@ def draft_note(
     """
     options = options or DraftOptions()
     prepared = prepare(transcript)
-    spent, problems = 0, list[str]()
-    for attempt in range(2):
-        result = draft(engine, prepared, note_format, options, attempt)
+    result = draft(engine, prepared, note_format, options)
+    spent = result.generation_ms
+    note, problems = finalize(prepared, result)
+    if wants_retry(result, problems):
+        result = draft(engine, prepared, note_format, options, attempt=1)
         spent += result.generation_ms
         note, problems = finalize(prepared, result)
-        if note is not None and not problems:
-            return note, {
-                "source": "model",
-                "attempts": attempt + 1,
-                "generation_ms": spent,
-                "truncated": result.truncated,
-                "problems": [],
-            }
-        if result.timed_out:
-            break
-    info = {
-        "source": "fallback",
-        "attempts": attempt + 1,
+    final, source = settle(prepared, note, problems, note_format)
+    return final, {
+        "source": source.value,
+        "attempts": result.attempt + 1,
         "generation_ms": spent,
         "truncated": result.truncated,
         "problems": problems,
     }
-    return fallback(prepared, note_format), info

@@ -175,6 +175,8 @@ def test_session_lifecycle_edit_protection_and_equivalence(service):
     session = service.get(f"/v1/sessions/{session_id}")
     assert session.status_code == 200
     assert session.json()["note"] == generated.json()["note"]
+    # What generate-notes answered is what was stored, to the microsecond and in one time format.
+    assert session.json()["note_metadata"] == generated.json()["metadata"]
     etag = session.headers["ETag"]
 
     listing = service.get("/v1/sessions", params={"limit": 5, "offset": 0}).json()
