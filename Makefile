@@ -16,18 +16,37 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-# The service alone: no torch. llama-cpp-python builds from source once; pip's wheel cache
-# keeps the build for later venvs. flock keeps two set-ups from building at once.
-$(VENV)/.serve: pyproject.toml | $(BIN)/python
+# llama-cpp-python is built from source once per machine, portable: not -march=native (a native
+# build on an Intel CPU with AMX crashes in ggml_backend_amx_mul_mat on the first decode, and a
+# native build would not run on an older CPU). The baseline is x86-64-v3 (AVX2, FMA, F16C, BMI2),
+# with AVX-512 and AMX off; the engine refuses to start on a CPU without those flags.
+# The wheel is kept in a wheelhouse named by the version and the build flags, so a later venv or
+# a fresh clone reuses it, and pip's own wheel cache (which may hold a native build) is never used.
+LLAMA_VERSION := 0.3.36
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+	-DGGML_BMI2=ON -DGGML_AVX512=OFF -DGGML_AVX_VNNI=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF \
+	-DGGML_AMX_BF16=OFF
+WHEELHOUSE ?= $(HOME)/.cache/psynote/wheels/llama-cpp-python-$(LLAMA_VERSION)-$(shell echo '$(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
+
+$(WHEELHOUSE)/.built: | $(BIN)/python
+	mkdir -p $(WHEELHOUSE)
+	flock $(WHEELHOUSE).lock sh -c 'test -f $@ || { CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" \
+		$(BIN)/pip wheel -q --no-cache-dir --no-deps llama-cpp-python==$(LLAMA_VERSION) -w $(WHEELHOUSE) \
+		&& touch $@; }'
+
+# The service alone: no torch. flock keeps two set-ups from installing at once.
+$(VENV)/.serve: pyproject.toml $(WHEELHOUSE)/.built | $(BIN)/python
+	flock $(VENV)/.lock $(BIN)/pip install -q --no-index --find-links $(WHEELHOUSE) \
+		--force-reinstall --no-deps llama-cpp-python==$(LLAMA_VERSION)
 	flock $(VENV)/.lock $(BIN)/pip install -q -e .
 	touch $@
 
 # Tests and training: torch's CPU wheel first (a plain `torch` would pull a CUDA build).
-$(VENV)/.dev: pyproject.toml | $(BIN)/python
+$(VENV)/.dev: pyproject.toml $(VENV)/.serve | $(BIN)/python
 	flock $(VENV)/.lock $(BIN)/pip install -q torch==2.13.0
 	flock $(VENV)/.lock $(BIN)/pip install -q -e '.[train,dev]'
 	flock $(VENV)/.lock $(BIN)/python -m models.llama_tools fetch
-	touch $(VENV)/.serve $@
+	touch $@
 
 setup-serve: $(VENV)/.serve
 setup-dev: $(VENV)/.dev
@@ -57,3 +76,6 @@ bench-train: setup-dev
 
 clean:
 	rm -rf $(VENV) var build *.egg-info
+
+print-%:
+	@echo $($*)

@@ -1,9 +1,11 @@
 """The one prompt builder that serving and training share.
 
-The service asks the model for a note one section at a time (the form the fine-tuned model was
-trained on: MTS-Dialog and ACI-Bench pair a dialogue with one note section) or, for a model
-trained on whole notes, for the whole note as JSON. Either way the exact text the model sees is
-built here, so a training example and a serving prompt for one transcript are identical.
+Every prompt puts the transcript first and the instruction after it, so that all the prompts of
+one note (its sections, the map step's parts, the risk questions) begin with the same tokens and
+the engine evaluates the transcript once for all of them. The service asks the model for a note
+one section at a time (the form the fine-tuned model is trained on) or, for a model trained on
+whole notes, for the whole note as JSON. Either way the exact text the model sees is built here,
+so a training example and a serving prompt for one transcript are identical.
 """
 
 from __future__ import annotations
@@ -11,58 +13,30 @@ from __future__ import annotations
 import json
 
 from models.profiles import ModelProfile
+from models.sections import definition
 from schemas.notes import SECTIONS, NoteFormat, RiskCategory
 
-#: Heading the model is asked to write, for each service section and each dataset section.
-#: Service sections map onto the dataset headings the model was fine-tuned on.
-HEADINGS: dict[str, str] = {
-    # psychotherapy note sections
-    "subjective": "history of present illness",
-    "objective": "examination",
-    "assessment": "assessment",
-    "plan": "plan",
-    "data": "history of present illness",
-    "behavior": "history of present illness",
-    "intervention": "plan",
-    "response": "assessment",
-    # dataset section headers (MTS-Dialog codes and ACI-Bench divisions)
-    "genhx": "history of present illness",
-    "cc": "chief complaint",
-    "fam/sochx": "family and social history",
-    "pastmedicalhx": "past medical history",
-    "pastsurgical": "past surgical history",
-    "medications": "medications",
-    "allergy": "allergies",
-    "ros": "review of systems",
-    "exam": "examination",
-    "diagnosis": "diagnosis",
-    "disposition": "disposition",
-    "edcourse": "emergency department course",
-    "immunizations": "immunizations",
-    "labs": "laboratory results",
-    "imaging": "imaging",
-    "procedures": "procedures",
-    "other_history": "other history",
-    "gynhx": "gynecologic history",
-    "objective_exam": "examination",
-    "objective_results": "results",
-    "assessment_and_plan": "assessment and plan",
-    # map step of long transcripts
-    "partial": "summary of this part of the conversation",
-}
+#: Heading of the map step's answer for one part of a long transcript.
+PARTIAL = "partial"
 
 
-def heading_for(section: str) -> str:
-    """The heading for a service section or dataset section header (case-insensitive)."""
-    key = section.strip().lower()
-    return HEADINGS.get(key, key.replace("_", " "))
+def transcript_block(transcript: str) -> str:
+    """The start of every user turn: the transcript, shared by all prompts of one note."""
+    return f"Therapy session transcript:\n{transcript}\n\n"
 
 
-def section_instruction(transcript: str, section: str) -> str:
-    """The user turn asking for one section of the note."""
+def section_instruction(transcript: str, section: str, note_format: NoteFormat = NoteFormat.SOAP) -> str:
+    """The user turn asking for one section of a psychotherapy note (transcript first)."""
+    if section == PARTIAL:
+        return (
+            f"{transcript_block(transcript)}This is one part of a longer session. Summarise what the "
+            "client said and what the therapist did in this part, in a few sentences about the client."
+        )
+    d = definition(note_format, section)
     return (
-        f"Write the {heading_for(section)} section of the clinical note for this conversation.\n\n"
-        f"Conversation:\n{transcript}"
+        f"{transcript_block(transcript)}Write the {d.title} section of a {NoteFormat(note_format).value} "
+        f"psychotherapy progress note for this session: {d.holds}. Write about the client, only with "
+        "facts the transcript states."
     )
 
 
@@ -96,25 +70,33 @@ def note_schema(note_format: NoteFormat) -> dict:
 
 
 def note_instruction(transcript: str, note_format: NoteFormat) -> str:
-    """The user turn asking for the whole note as JSON."""
+    """The user turn asking for the whole note as JSON (transcript first)."""
     keys = ", ".join(SECTIONS[note_format])
     return (
-        f"Write a {note_format.value} progress note for this therapy session as JSON with "
-        f'"sections" ({keys}), a 30 to 70 word "summary", and "risk_flags" for any suicidal '
-        "ideation, self-harm, harm to others, abuse or neglect, or substance relapse.\n\n"
-        f"Conversation:\n{transcript}"
+        f"{transcript_block(transcript)}Write a {note_format.value} psychotherapy progress note for this "
+        f'session as JSON with "sections" ({keys}), a 30 to 70 word "summary", and "risk_flags" for '
+        "any suicidal ideation, self-harm, harm to others, abuse or neglect, or substance relapse."
     )
 
 
-def section_prompt(profile: ModelProfile, transcript: str, section: str) -> str:
+def section_prompt(
+    profile: ModelProfile, transcript: str, section: str, note_format: NoteFormat = NoteFormat.SOAP
+) -> str:
     """The exact prompt text for one section (serving), without the target."""
-    return profile.render(section_instruction(transcript, section))
+    return profile.render(section_instruction(transcript, section, note_format))
 
 
-def section_example(profile: ModelProfile, transcript: str, section: str, target: str) -> tuple[str, str]:
+def section_example(
+    profile: ModelProfile,
+    transcript: str,
+    section: str,
+    target: str,
+    note_format: NoteFormat = NoteFormat.SOAP,
+) -> tuple[str, str]:
     """(prompt, completion) of one training example: the loss goes on the completion only."""
-    prompt = section_prompt(profile, transcript, section)
-    return prompt, profile.render(section_instruction(transcript, section), target)[len(prompt) :]
+    prompt = section_prompt(profile, transcript, section, note_format)
+    full = profile.render(section_instruction(transcript, section, note_format), target)
+    return prompt, full[len(prompt) :]
 
 
 def note_prompt(profile: ModelProfile, transcript: str, note_format: NoteFormat) -> str:
