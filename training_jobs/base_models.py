@@ -22,7 +22,9 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 
 import torch  # noqa: E402
 
-from models.prompts import HEADINGS, section_instruction  # noqa: E402
+from models.prompts import section_instruction  # noqa: E402
+from models.sections import definitions  # noqa: E402
+from schemas.notes import NoteFormat  # noqa: E402
 
 BASE_MODELS = ("gemma3-270m", "phi3", "tiny-phi3")
 #: The model profile (models.profiles) that each base model is trained and served with.
@@ -141,8 +143,9 @@ def _clinical_sentences(count: int, seed: int) -> list[str]:
     ]
     when = ["today", "last week", "since the last session", "at night", "every morning", ""]
     sentences = [
-        section_instruction(f"Doctor: How are you? Patient: {rng.choice(what)}.", heading)
-        for heading in HEADINGS
+        section_instruction(f"Therapist: How are you? Client: {rng.choice(what)}.", d.key, note_format)
+        for note_format in NoteFormat
+        for d in definitions(note_format)
     ]
     for _ in range(count):
         text = f"{rng.choice(who)} {rng.choice(verb)} {rng.choice(what)} {rng.choice(when)}"

@@ -17,6 +17,7 @@ from typing import Literal, NamedTuple
 from models.profiles import ModelProfile, get_profile
 from models.prompts import section_example
 from models.text import normalize
+from schemas.notes import NoteFormat
 
 #: ACI-Bench note divisions, the `{division}` in by-division/{split}_{division}.json.
 ACI_DIVISIONS = ("subjective", "objective_exam", "objective_results", "assessment_and_plan")
@@ -34,6 +35,8 @@ class Pair:
     row: int
     #: The dataset's own id for the row (MTS-Dialog `ID`, ACI-Bench `file`), else "".
     id: str = ""
+    #: The note format the section belongs to (therapy sections; see models.sections).
+    note_format: str = "SOAP"
 
 
 @dataclass(frozen=True)
@@ -197,13 +200,14 @@ def _validate(
             reasons.append("empty transcript")
         if not pair.target:
             reasons.append("empty target")
-        key = (pair.transcript, pair.section, pair.target)
+        key = (pair.transcript, pair.section, pair.target, pair.note_format)
         if not reasons and key in seen:
             reasons.append(f"duplicate of row {seen[key]}")
         elif not reasons:
             seen[key] = pair.row
             if max_tokens is not None and count_tokens is not None:
-                tokens = count_tokens("".join(section_example(prof, *key)))
+                example = section_example(prof, pair.transcript, pair.section, pair.target, _format(pair))
+                tokens = count_tokens("".join(example))
                 if tokens > max_tokens:
                     reasons.append(f"over the token budget ({tokens} > {max_tokens} tokens)")
         problems.extend(Problem(pair.row, r, where) for r in reasons)
@@ -273,6 +277,10 @@ def load_aci_divisions(
     return _validate(rows, source, on_error, max_tokens, count_tokens, profile)
 
 
+def _format(pair: Pair) -> NoteFormat:
+    return NoteFormat(pair.note_format)
+
+
 def _apportion(n: int, fractions: Sequence[float]) -> list[int]:
     """Group counts per side: largest remainder, then one for each positive side if possible."""
     quotas = [n * f for f in fractions]
@@ -322,5 +330,5 @@ def to_examples(pairs: Iterable[Pair], profile: str | ModelProfile) -> list[dict
     completion (the target and the end-of-turn text) only.
     """
     prof = get_profile(profile) if isinstance(profile, str) else profile
-    examples = (section_example(prof, p.transcript, p.section, p.target) for p in pairs)
+    examples = (section_example(prof, p.transcript, p.section, p.target, _format(p)) for p in pairs)
     return [{"prompt": prompt, "completion": completion} for prompt, completion in examples]

@@ -19,6 +19,10 @@ from models.profiles import get_profile
 from training_jobs.base_models import BASE_MODELS, PROFILE_OF, QUANTIZATIONS
 from training_jobs.data import COLUMN_PRESETS
 
+#: Presets of a config's data entries: the CSV column presets, and `therapy` (a folder of the
+#: project's session JSON files); `mts` and `aci` are mapped onto therapy sections and cleaned.
+DATA_PRESETS = (*COLUMN_PRESETS, "therapy")
+
 DEFAULT_DATA_DIR = "../shared/data"
 
 
@@ -44,7 +48,9 @@ class SFTConfig:
     )
     profile: str = _help("Model profile (models.profiles); empty: the base model's own.", "")
     data: list[dict[str, str]] = _help(
-        "Training files: a list of {path, preset}; preset one of own, mts, aci.", list
+        "Training data: a list of {path, preset, repeat?}; preset one of own, mts, aci (a by-division "
+        "folder), therapy (a folder of session JSON files); repeat: times the entry is used.",
+        list,
     )
     max_rows: int = _help("Use at most this many pairs, sampled with `seed` (0: all).", 0)
     seed: int = _help("Seed of the split, sampling, LoRA initialisation and data order.", 42)
@@ -148,10 +154,12 @@ def _contradictions(c: SFTConfig) -> list[str]:
     if not c.data:
         p.append("data needs at least one {path, preset}")
     for i, entry in enumerate(c.data):
-        if set(entry) != {"path", "preset"}:
-            p.append(f"data[{i}] must have exactly the keys path and preset")
-        elif entry["preset"] not in COLUMN_PRESETS:
-            p.append(f"data[{i}].preset must be one of {', '.join(COLUMN_PRESETS)}")
+        if not {"path", "preset"} <= set(entry) <= {"path", "preset", "repeat"}:
+            p.append(f"data[{i}] must have the keys path and preset (and optionally repeat)")
+        elif entry["preset"] not in DATA_PRESETS:
+            p.append(f"data[{i}].preset must be one of {', '.join(DATA_PRESETS)}")
+        elif not str(entry.get("repeat", "1")).isdigit() or int(entry.get("repeat", 1)) < 1:
+            p.append(f"data[{i}].repeat must be a whole number >= 1")
     fr = c.split_fractions
     if len(fr) != 3 or min(fr) < 0 or abs(sum(fr) - 1) > 1e-6 or fr[0] <= 0:
         p.append("split_fractions must be 3 non-negative numbers summing to 1, train above 0")
@@ -211,7 +219,7 @@ def load_config(path: str | None = None, overrides: dict[str, Any] | None = None
     config.base_path = expand_path(config.base_path) if config.base_path else None
     for entry in config.data:
         entry["path"] = expand_path(entry["path"])
-    missing = [e["path"] for e in config.data if not Path(e["path"]).is_file()]
+    missing = [e["path"] for e in config.data if not Path(e["path"]).exists()]
     if missing:
         raise ConfigError(f"data files not found: {', '.join(missing)} (set NOTES_DATA_DIR?)")
     return config

@@ -24,6 +24,7 @@ from transformers import TrainerCallback
 from models.profiles import ModelProfile, get_profile
 from training_jobs.base_models import load_base
 from training_jobs.data import Pair, load_pairs, split_pairs, to_examples
+from training_jobs.therapy_data import as_pairs, load_entry
 
 if TYPE_CHECKING:
     from training_jobs.sft import SFTConfig
@@ -83,7 +84,9 @@ def tokenize(examples: list[dict[str, str]], tokenizer: Any, profile: ModelProfi
 
 
 def _load_data(config: SFTConfig, tokenizer: Any, profile: ModelProfile) -> tuple[list, list]:
-    """(pairs, per-file info): pairs over max_seq_len tokens are dropped, then max_rows sampled."""
+    """(pairs, per-file info): dataset sections mapped onto therapy sections and cleaned
+    (training_jobs.therapy_data), pairs over max_seq_len tokens dropped, entries repeated
+    `repeat` times, then max_rows sampled."""
 
     def count(text: str) -> int:
         return len(tokenizer(profile.bos + text, add_special_tokens=False)["input_ids"])
@@ -91,24 +94,28 @@ def _load_data(config: SFTConfig, tokenizer: Any, profile: ModelProfile) -> tupl
     pairs: list[Pair] = []
     files = []
     for entry in config.data:
-        loaded = load_pairs(
-            entry["path"],
-            entry["preset"],
-            config.max_seq_len,
-            count,
-            profile=profile,
-            on_error="drop",
-        )
-        pairs += loaded
-        files.append(
-            {
-                **entry,
-                "sha256": _sha256(entry["path"]),
-                "rows": len(loaded),
-                "dropped": len(loaded.dropped),
-            }
-        )
-        emit("data", file=Path(entry["path"]).name, rows=len(loaded), dropped=len(loaded.dropped))
+        mapped = load_entry(entry["path"], entry["preset"])
+        if mapped is None:
+            loaded = load_pairs(
+                entry["path"], entry["preset"], config.max_seq_len, count, profile=profile, on_error="drop"
+            )
+            cleaning: dict = {}
+        else:
+            therapy, report = mapped
+            candidates = as_pairs(therapy, Pair)
+            loaded = [p for p in candidates if count("".join(to_examples([p], profile)[0].values())) <= config.max_seq_len]
+            cleaning = report.as_dict()
+        repeat = int(entry.get("repeat", 1))
+        pairs += list(loaded) * repeat
+        info = {
+            **entry,
+            "sha256": _sha256(entry["path"]) if Path(entry["path"]).is_file() else "",
+            "rows": len(loaded),
+            "repeat": repeat,
+            "cleaning": cleaning,
+        }
+        files.append(info)
+        emit("data", file=Path(entry["path"]).name, rows=len(loaded), repeat=repeat, cleaning=cleaning)
     if config.max_rows and len(pairs) > config.max_rows:
         keep = sorted(random.Random(config.seed).sample(range(len(pairs)), config.max_rows))
         pairs = [pairs[i] for i in keep]
@@ -177,6 +184,8 @@ def train(config: SFTConfig) -> dict:
         dataset_kwargs={"skip_prepare_dataset": True},
         packing=False,
         logging_steps=1,
+        # Only the loss is evaluated: gathering a 262k-wide logit row per token would take GBs.
+        prediction_loss_only=True,
         save_strategy="no",
         eval_strategy="no",
         report_to="none",
@@ -188,7 +197,7 @@ def train(config: SFTConfig) -> dict:
         data_seed=config.seed,
     )
     progress = JsonProgress()
-    trainer = trl.SFTTrainer(
+    trainer = _completion_logits_trainer(trl.SFTTrainer)(
         model=model,
         args=args,
         train_dataset=datasets.Dataset.from_list(train_rows),
@@ -240,6 +249,38 @@ def train(config: SFTConfig) -> dict:
         seconds=summary["seconds"],
     )
     return summary
+
+
+def _completion_logits_trainer(base: type) -> type:
+    """`base` (an SFTTrainer) computing vocabulary logits only where a label is.
+
+    With a 262k-token vocabulary the output layer is most of Gemma 3 270M's compute, and the
+    transcript (most of each example) carries no loss: the logits of the prompt are never made.
+    The loss is the same token-level cross-entropy the trainer computes over the completion.
+    """
+
+    class CompletionLogitsTrainer(base):  # type: ignore[misc,valid-type]
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            labels = inputs["labels"]
+            labelled = (labels != -100).any(dim=0).nonzero()
+            first = int(labelled[0]) if len(labelled) else labels.shape[1] - 1
+            keep = labels.shape[1] - first + 1  # logits at first-1 .. end predict first .. end
+            outputs = model(
+                input_ids=inputs["input_ids"],
+                attention_mask=inputs.get("attention_mask"),
+                logits_to_keep=keep,
+                use_cache=False,
+            )
+            logits = outputs.logits[:, :-1, :].float()
+            target = labels[:, labels.shape[1] - keep + 1 :].to(logits.device)
+            loss = torch.nn.functional.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=-100, reduction="sum"
+            )
+            count = num_items_in_batch if num_items_in_batch is not None else (target != -100).sum()
+            loss = loss / torch.as_tensor(count, device=loss.device).clamp(min=1)
+            return (loss, outputs) if return_outputs else loss
+
+    return CompletionLogitsTrainer
 
 
 def _checkpointing(args_class: type, enabled: bool) -> dict[str, Any]:

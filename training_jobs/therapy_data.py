@@ -1,0 +1,220 @@
+"""Training targets for psychotherapy notes: dataset sections mapped onto therapy sections by
+meaning, cleaned of facts their dialogue does not hold, written in the therapy register.
+
+- MTS-Dialog and ACI-Bench pair a doctor-patient dialogue with one section of a medical note.
+  Only sections whose meaning a therapy note shares are trained on: the history and social
+  history (what the client reports: SOAP subjective, DAP data, BIRP behavior), the assessment
+  and diagnosis (assessment), the plan (plan). Examination, results, review of systems,
+  medications and the rest are not therapy content and are left out of training.
+- Every target sentence that states an age, number, date, medication, name, demographic claim
+  or denial that its dialogue does not hold is dropped (`models.grounding.unsupported`, the
+  same check the service's guard runs on every note); "patient" becomes "client".
+- The project's own therapy sessions (training_jobs/data/therapy/*.json, written for the
+  project) give every section of all three formats.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from models.grounding import note_sentences, unsupported
+from models.sections import definitions
+from models.text import normalize, sentences, word_count
+from schemas.notes import NoteFormat
+
+#: Dataset section header (lower case) -> therapy kind trained on; headers not here are skipped.
+TRAIN_KINDS = {
+    "genhx": "client_report",
+    "fam/sochx": "client_report",
+    "subjective": "client_report",  # ACI-Bench division
+    "assessment": "assessment",
+    "diagnosis": "assessment",
+    "plan": "plan",
+}
+#: For evaluation on a dataset, every header maps onto the SOAP section closest in meaning.
+EVAL_SECTIONS = {
+    "genhx": "subjective", "cc": "subjective", "fam/sochx": "subjective", "pastmedicalhx": "subjective",
+    "pastsurgical": "subjective", "medications": "subjective", "allergy": "subjective",
+    "gynhx": "subjective", "other_history": "subjective", "immunizations": "subjective",
+    "ros": "subjective", "subjective": "subjective", "exam": "objective", "labs": "objective",
+    "imaging": "objective", "edcourse": "objective", "objective_exam": "objective",
+    "objective_results": "objective", "procedures": "plan", "assessment": "assessment",
+    "diagnosis": "assessment", "assessment_and_plan": "assessment", "plan": "plan",
+    "disposition": "plan",
+}  # fmt: skip
+MIN_TARGET_WORDS = 4
+
+_REGISTER = [
+    (re.compile(r"\bpatients\b"), "clients"),
+    (re.compile(r"\bPatients\b"), "Clients"),
+    (re.compile(r"\bpatient(['’]s)?\b"), r"client\1"),
+    (re.compile(r"\bPatient(['’]s)?\b"), r"Client\1"),
+    (re.compile(r"\b[Pp]t\.?(?=\s)"), "the client"),
+]
+#: Medical-record scaffolding that is no note prose: list numbers, all-caps headings, "Dr. X".
+_SCAFFOLD_RE = re.compile(r"^\s*(?:\d+\.|[-*•])\s*|^[A-Z][A-Z /&]{3,}:\s*", re.M)
+_PLACEHOLDER_RE = re.compile(r"\b(?:Dr|Mr|Mrs|Ms)\.? [A-Z]\b\.?")
+
+
+def therapy_register(text: str) -> str:
+    """`text` with "patient" written as "client" and record scaffolding removed."""
+    text = _SCAFFOLD_RE.sub("", text)
+    for pattern, repl in _REGISTER:
+        text = pattern.sub(repl, text)
+    return text
+
+
+@dataclass
+class CleanReport:
+    """What cleaning changed, in counts (never text)."""
+
+    targets: int = 0
+    targets_changed: int = 0
+    targets_dropped: int = 0
+    sentences: int = 0
+    sentences_dropped: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict:
+        return {
+            "targets": self.targets,
+            "targets_changed": self.targets_changed,
+            "targets_dropped": self.targets_dropped,
+            "sentences": self.sentences,
+            "sentences_dropped": dict(sorted(self.sentences_dropped.items())),
+        }
+
+
+def clean_target(target: str, dialogue: str, report: CleanReport) -> str:
+    """`target` in the therapy register without sentences its dialogue does not support."""
+    report.targets += 1
+    kept = []
+    for sentence in note_sentences(therapy_register(target)):
+        report.sentences += 1
+        if _PLACEHOLDER_RE.search(sentence):
+            report.sentences_dropped["placeholder"] += 1
+            continue
+        reasons = unsupported(sentence, dialogue)
+        if reasons:
+            report.sentences_dropped[reasons[0]] += 1
+            continue
+        kept.append(sentence)
+    cleaned = " ".join(kept)
+    if cleaned != " ".join(sentences(target)):
+        report.targets_changed += 1
+    if word_count(cleaned) < MIN_TARGET_WORDS:
+        report.targets_dropped += 1
+        return ""
+    return cleaned
+
+
+def _rotate(key: str, choices: Sequence[tuple[NoteFormat, str]]) -> tuple[NoteFormat, str]:
+    """A deterministic choice among `choices` for a row, so all formats' headings are trained."""
+    digest = int(hashlib.sha256(key.encode("utf-8")).hexdigest()[:8], 16)
+    return choices[digest % len(choices)]
+
+
+def _sections_of_kind(kind: str) -> list[tuple[NoteFormat, str]]:
+    return [(f, d.key) for f in NoteFormat for d in definitions(f) if d.kind == kind]
+
+
+@dataclass(frozen=True)
+class TherapyPair:
+    """A training example in therapy terms; `group` keeps one dialogue on one side of a split."""
+
+    transcript: str
+    note_format: NoteFormat
+    section: str
+    target: str
+    group: str
+
+
+def map_dataset_pairs(pairs: Iterable, report: CleanReport) -> list[TherapyPair]:
+    """Dataset pairs (training_jobs.data.Pair, section = dataset header) as cleaned therapy pairs;
+    headers outside `TRAIN_KINDS` and targets left too short by cleaning are skipped."""
+    out = []
+    for pair in pairs:
+        kind = TRAIN_KINDS.get(pair.section.strip().lower())
+        if kind is None:
+            continue
+        target = clean_target(pair.target, pair.transcript, report)
+        if not target:
+            continue
+        note_format, section = _rotate(f"{pair.group}:{pair.row}", _sections_of_kind(kind))
+        out.append(TherapyPair(pair.transcript, note_format, section, target, pair.group))
+    return out
+
+
+def load_sessions(folder: str | Path) -> list[dict]:
+    """The project's therapy sessions: every `*.json` in `folder`, sorted by name."""
+    sessions = []
+    for path in sorted(Path(folder).glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data.setdefault("id", path.stem)
+        sessions.append(data)
+    return sessions
+
+
+def session_pairs(sessions: Iterable[dict], report: CleanReport) -> list[TherapyPair]:
+    """Every section of every format of each session's reference notes, cleaned as datasets are
+    (the writers were told to state only facts the transcript holds; the guard checks it)."""
+    out = []
+    for session in sessions:
+        transcript = normalize(session["transcript"])
+        for fmt_name, note in session["notes"].items():
+            note_format = NoteFormat(fmt_name)
+            for d in definitions(note_format):
+                target = clean_target(normalize(note[d.key]), transcript, report)
+                if target:
+                    out.append(TherapyPair(transcript, note_format, d.key, target, f"session:{session['id']}"))
+    return out
+
+
+def as_pairs(therapy: Iterable[TherapyPair], pair_type: type) -> list:
+    """Therapy pairs as `training_jobs.data.Pair` rows (row numbers count from 1)."""
+    return [
+        pair_type(
+            transcript=p.transcript,
+            target=p.target,
+            section=p.section,
+            group=p.group,
+            row=n,
+            note_format=p.note_format.value,
+        )
+        for n, p in enumerate(therapy, start=1)
+    ]
+
+
+def with_format(pair, note_format: NoteFormat, section: str):
+    """A copy of a dataclass pair with another note format and section."""
+    return replace(pair, note_format=note_format.value, section=section)
+
+
+def load_entry(
+    path: str, preset: str, split: str = "train"
+) -> tuple[list[TherapyPair], CleanReport] | None:
+    """The cleaned therapy pairs of one data entry of an SFT config, with the cleaning report;
+    None for the `own` preset, whose CSV already holds therapy sections (loaded as it is).
+
+    Presets: `mts` (an MTS-Dialog CSV), `aci` (ACI-Bench: a by-division folder, its `split`
+    subjective division; or its CSV, whose full notes are not trained on), `therapy` (a folder
+    of the project's session JSON files).
+    """
+    from training_jobs.data import load_aci_divisions, load_pairs
+
+    report = CleanReport()
+    if preset == "mts":
+        return map_dataset_pairs(load_pairs(path, "mts", on_error="drop"), report), report
+    if preset == "aci":
+        if not Path(path).is_dir():
+            raise ValueError("preset aci trains on the by-division folder (its subjective division)")
+        pairs = load_aci_divisions(path, split, ["subjective"], on_error="drop")
+        return map_dataset_pairs(pairs, report), report
+    if preset == "therapy":
+        return session_pairs(load_sessions(path), report), report
+    return None
