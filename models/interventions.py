@@ -312,7 +312,7 @@ def phrases(found: Mapping[str, Found]) -> list[str]:
     explored = []
     if "ambivalence" in found:
         weighed = found["ambivalence"].details
-        explored.append(f"the pros and cons of {weighed[0]}" if weighed else "the client's ambivalence about change")
+        explored.append(f"the pros and cons of {weighed[0]}" if weighed else "ambivalence about change")
     if "values" in found:
         explored.append("the client's values")
     if explored:

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
+from models.extractive import extract_sections, summary_text
 from models.risk import TITLES
 from models.text import (
     MARKER_RE,
-    Turn,
     find_markers,
-    is_clinician,
     mark,
     normalize,
     parse_turns,
@@ -34,11 +33,6 @@ FALLBACK_NOTICE = (
     "This note was drafted automatically by extracting sentences from the transcript, because a "
     "model-written note was not available. A clinician must review, correct and complete it "
     "before it is used or signed."
-)
-NO_RISK_TEXT = "No risk indicators found by the automated scan."
-_SECTION_WORDS = 60
-_PLAN_WORDS_RE = re.compile(
-    r"\b(?:next|plan|plans|planned|homework|practi[cs]e|schedule|scheduled|will)\b|['’]ll\b", re.I
 )
 _CATEGORIES = {c.value: c for c in RiskCategory} | {"abuse_or_neglect": RiskCategory.ABUSE_NEGLECT}
 
@@ -192,60 +186,15 @@ def compose_summary(sections: Mapping[str, str], note_format: NoteFormat) -> str
     return " ".join(parts)
 
 
-def _extract(turns: Iterable[Turn], keep: Callable[[str], bool], limit: int = _SECTION_WORDS) -> str:
-    """The first sentences of `turns` that `keep` accepts, at most `limit` words in all."""
-    picked: list[str] = []
-    count = 0
-    for turn in turns:
-        for sentence in sentences(turn.text):
-            if not keep(sentence):
-                continue
-            n = word_count(sentence)
-            if count + n > limit:
-                return " ".join(picked) if picked else " ".join(sentence.split()[:limit]) + "…"
-            picked.append(sentence)
-            count += n
-    return " ".join(picked)
-
-
-def _risk_text(flags: Sequence[RiskFlag]) -> str:
-    if not flags:
-        return NO_RISK_TEXT
-    counts = {c: sum(f.category == c for f in flags) for c in dict.fromkeys(f.category for f in flags)}
-    listed = ", ".join(
-        f"{TITLES[c].lower()} ({n} statement{'s' if n > 1 else ''})" for c, n in counts.items()
-    )
-    return f"The automated risk scan flagged {listed}. Review each flagged statement with the client."
-
-
 def fallback_note(transcript: str, note_format: NoteFormat, scan_flags: Sequence[RiskFlag]) -> Note:
     """A deterministic extractive note, valid by `validate(note, scan_flags)` for any
-    transcript: client sentences, counts, the scan's risks and the clinician's plan sentences,
-    each section at most about 60 words, with a 30-70 word summary."""
-    text = normalize(transcript)
-    turns = parse_turns(text)
-    has_clinician = any(is_clinician(t.speaker) for t in turns)
-    clinician = [t for t in turns if is_clinician(t.speaker)]
-    client = [t for t in turns if not is_clinician(t.speaker)]
+    transcript: each section filled by its kind (`models.extractive`: the client's own words,
+    the therapist's techniques, themes and the scan's risks, the plan statements), at most about
+    120 words, with a 30-70 word summary."""
     flags = merge_risks([], scan_flags)
-    statements = _extract(client, lambda s: word_count(s) >= 4) or _extract(client, lambda s: True)
-    speakers = len({t.speaker for t in turns} - {"unknown"})
-    texts = {
-        "client": statements or "No client statements were identified in the transcript.",
-        "counts": f"Speaker turns: {len(turns)}. Words spoken: "
-        f"{sum(word_count(t.text) for t in turns)}. Named speakers: {speakers}.",
-        "risk": _risk_text(flags),
-        "plan": _extract(clinician if has_clinician else turns, lambda s: bool(_PLAN_WORDS_RE.search(s)))
-        or "The plan was not identified automatically; the clinician should record it.",
-        "intervention": _extract(clinician, lambda s: word_count(s) >= 4 and not s.endswith("?"))
-        or "Interventions were not identified automatically; see the transcript.",
-    }
-    source = {
-        "subjective": "client", "data": "client", "behavior": "client", "objective": "counts",
-        "assessment": "risk", "response": "risk", "plan": "plan", "intervention": "intervention",
-    }  # fmt: skip
-    sections = {name: texts[source[name]] for name in SECTIONS[note_format]}
-    summary_words = (compose_summary(sections, note_format) or " ".join(sections.values())).split()
+    turns = parse_turns(normalize(transcript))
+    sections = extract_sections(turns, note_format, flags)
+    summary_words = summary_text(turns, flags).split()
     if len(summary_words) < SUMMARY_MIN_WORDS:
         summary_words += FALLBACK_NOTICE.split()
     summary = " ".join(summary_words[:SUMMARY_MAX_WORDS])

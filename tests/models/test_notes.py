@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from models.extractive import NO_RISK_TEXT
 from models.notes import (
-    NO_RISK_TEXT,
     build_note,
     compose_summary,
     fallback_note,
@@ -235,13 +235,15 @@ def test_fallback_note_for_a_session(note_format: NoteFormat) -> None:
     assert "Next week we will review your safety plan together." in note.sections["plan"]
     first = SECTIONS[note_format][0]
     assert "Welcome back" not in note.sections[first]
-    assert note.sections[first].startswith("It has been a hard week at work and home.")
+    assert note.sections[first].startswith("In the client's words (extracted): “It has been a hard week")
+    assert note.text.count("(extracted)") == 1
+    assert "suicidal ideation" in note.summary.lower()
 
 
 def test_fallback_note_without_risks() -> None:
     note = fallback_note("Client: A quiet and ordinary week.", NoteFormat.SOAP, [])
     assert note.sections["assessment"] == NO_RISK_TEXT
-    assert note.sections["objective"] == "Speaker turns: 1. Words spoken: 5. Named speakers: 1."
+    assert note.sections["objective"] == "Interventions were not identified automatically."
     assert validate(note, []) == []
 
 
