@@ -11,6 +11,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from models import cpu
 from models.profiles import ModelProfile, get_profile
 from models.prompts import section_prompt
 
@@ -44,6 +45,7 @@ class NoteEngine:
     profile: ModelProfile = field(init=False)
 
     def __post_init__(self) -> None:
+        cpu.check()  # before llama.cpp is loaded: a missing instruction would kill the process
         from llama_cpp import Llama
 
         self.profile = get_profile(self.config.profile)
