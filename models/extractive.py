@@ -177,7 +177,8 @@ def extract_sections(
         "observation": done or "Interventions were not identified automatically.",
         "intervention": done or own or "Interventions were not identified automatically.",
         "assessment": theme + risk_text(flags),
-        "response": (_quote("The client said", response) + " " if response else "") + risk_text(flags),
+        # The risk sentence first: a sentence after a closing quote mark is not split off.
+        "response": risk_text(flags) + (" " + _quote("The client said", response) if response else ""),
         "plan": plan or "The plan was not identified automatically; the clinician should record it.",
     }
     if texts["observation"] == done and clinician and client:

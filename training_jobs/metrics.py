@@ -246,14 +246,107 @@ def risk_scores(note: Note, transcript: str) -> dict[str, float]:
     return scores
 
 
-def note_checks(note: Note, transcript: str) -> dict[str, float]:
-    """All clinical checks of one note: sections, summary length, risk flags, unsupported facts."""
+#: Medical-record language that has no place in a psychotherapy note: demographic openings,
+#: physical examination, vital signs, body systems and medical-record headings. Independent of
+#: the guard's own pattern (`models.grounding`), so it measures the guard instead of echoing it.
+MEDICAL_REGISTER_RE = re.compile(
+    r"\bthe patient\b|\bpatient['’]s\b|\b(?:year|yr)s?[\s-]+old\b"
+    r"|\b(?:male|female)\b(?!\s+(?:friends?|colleagues?|co-?workers?|boss|relatives?|staff|therapist))"
+    r"|\b(?:physical|neurologic(?:al)?|abdominal|cardiac|pelvic|rectal|skin|pulmonary) exam(?:ination)?\b"
+    r"|\bon exam(?:ination)?\b|\bexamination (?:reveals|revealed|shows|showed|was)\b"
+    r"|\bvital signs?\b|\bvitals\b|\bblood pressure\b|\bheart rate\b|\brespiratory rate\b|\bbmi\b"
+    r"|\boxygen saturation\b|\bheent\b|\bauscultation\b|\bpalpation\b|\blungs?\b|\babdomen\b"
+    r"|\bextremities\b|\bcardiovascular\b|\bmurmurs?\b|\bbowel sounds\b|\bedema\b|\bafebrile\b"
+    r"|\bden(?:y|ies|ied) (?:any )?(?:chest pain|fever|chills|nausea|vomiting|shortness of breath|dizziness)"
+    r"|\bhistory of present illness\b|\bhpi\b|\bchief complaint\b|\breview of systems\b"
+    r"|\bpast (?:medical|surgical) history\b|\bno acute distress\b|\bwell[- ](?:developed|nourished)\b",
+    re.I,
+)
+#: A quoted span: the client's own words, whose register is theirs, not the note's.
+_QUOTED = re.compile(r"“[^”]*”|\"[^\"\n]*\"")
+#: Reasons of `models.grounding.unsupported` that are invented facts of each kind.
+_FACT_REASONS = {"number": {"number", "age", "date"}, "medication": {"medication"}}
+
+
+def note_sentences_by_section(note: Note) -> list[tuple[str, str]]:
+    """(section, sentence) of every sentence of the note's sections (summary and risk block left
+    out: the summary repeats the sections by design)."""
+    from models.grounding import note_sentences
+
+    return [(key, s) for key, text in note.sections.items() for s in note_sentences(text)]
+
+
+def unsupported_facts(note: Note, transcript: str) -> dict[str, float]:
+    """Reference-free: the share of the note's sentences for which `models.grounding.unsupported`
+    finds a fact the transcript lacks, and 0/1 per note for any unsupported number (or age or
+    date), medication, or either (`unsupported_fact_note`)."""
+    from models.grounding import unsupported
+
+    reasons = [set(unsupported(s, transcript)) for _, s in note_sentences_by_section(note)]
+    found = set().union(*reasons) if reasons else set()
+    by_kind = {kind: float(bool(found & names)) for kind, names in _FACT_REASONS.items()}
+    return {
+        "unsupported_sentence_rate": sum(1 for r in reasons if r) / len(reasons) if reasons else 0.0,
+        "unsupported_number_note": by_kind["number"],
+        "unsupported_medication_note": by_kind["medication"],
+        "unsupported_fact_note": max(by_kind.values()),
+    }
+
+
+def medical_register(note: Note) -> dict[str, float]:
+    """Reference-free: the share of the note's sentences in medical-record register
+    (`MEDICAL_REGISTER_RE`, outside quotations), and 1.0 for a note with any such sentence."""
+    sentences = [_QUOTED.sub(" ", s) for _, s in note_sentences_by_section(note)]
+    hits = sum(1 for s in sentences if MEDICAL_REGISTER_RE.search(s))
+    return {
+        "medical_register_rate": hits / len(sentences) if sentences else 0.0,
+        "medical_register_note": float(hits > 0),
+    }
+
+
+def section_duplication(note: Note) -> dict[str, float]:
+    """Reference-free: ROUGE-L F1 between every pair of non-empty sections of one note, the
+    largest and the mean (0.0 for a note with fewer than two non-empty sections)."""
+    texts = [t for t in note.sections.values() if t.strip()]
+    pairs = [(a, b) for i, a in enumerate(texts) for b in texts[i + 1 :]]
+    scores = [_rouge_scorer().score(_lines(a), _lines(b))["rougeL"].fmeasure for a, b in pairs]
+    return {
+        "duplication_max": max(scores, default=0.0),
+        "duplication_mean": sum(scores) / len(scores) if scores else 0.0,
+    }
+
+
+def section_sources(note: Note, info: Mapping[str, object] | None = None) -> dict[str, float]:
+    """From the note and its metadata: the share of the format's sections left empty, the share
+    filled by the extractive path (`extracted_sections` in the metadata or in its `grounding`
+    report), and 1.0 for a fallback note (source `fallback`)."""
+    info = info or {}
+    names = SECTIONS[note.format]
+    grounding = info.get("grounding")
+    extracted = info.get("extracted_sections") or (
+        grounding.get("extracted_sections") if isinstance(grounding, Mapping) else None
+    )
+    fallback = info.get("source") == "fallback"
+    return {
+        "empty_sections": sum(1 for n in names if not note.sections.get(n, "").strip()) / len(names),
+        "extracted_sections": 1.0 if fallback else len(set(extracted or ()) & set(names)) / len(names),
+        "fallback": float(fallback),
+    }
+
+
+def note_checks(note: Note, transcript: str, info: Mapping[str, object] | None = None) -> dict[str, float]:
+    """All clinical checks of one note: sections, summary length, risk flags, unsupported facts,
+    medical register, duplication between sections and where the sections came from."""
     text = note.text or "\n".join(note.sections.values())
     return {
         "sections_present": sections_present(note),
         "summary_in_range": summary_in_range(note),
         **risk_scores(note, transcript),
         "unsupported_share": unsupported_share(text, transcript),
+        **unsupported_facts(note, transcript),
+        **medical_register(note),
+        **section_duplication(note),
+        **section_sources(note, info),
     }
 
 

@@ -13,10 +13,14 @@ from training_jobs.metrics import (
     bleu,
     drug_names,
     mean_scores,
+    medical_register,
     risk_scores,
     rouge,
+    section_duplication,
+    section_sources,
     sections_present,
     summary_in_range,
+    unsupported_facts,
     unsupported_share,
 )
 
@@ -114,6 +118,86 @@ def test_risk_scores(monkeypatch, expected, flagged, recall, precision):
     assert {k for k in scores if k.startswith("risk_recall/")} == {f"risk_recall/{c}" for c in expected}
     if SI in expected:
         assert scores[f"risk_recall/{SI}"] == float(SI in flagged)
+
+
+TRANSCRIPT = """Therapist: How has the drinking been this week?
+Client: I had six beers on Friday. My doctor put me on sertraline last month.
+Therapist: Any thoughts of hurting yourself?
+Client: No, none at all."""
+
+
+def soap(subjective="", objective="", assessment="", plan="") -> Note:
+    sections = {"subjective": subjective, "objective": objective, "assessment": assessment, "plan": plan}
+    return note(sections=sections)
+
+
+def test_unsupported_facts_count_sentences_and_notes():
+    grounded = soap(
+        "The client reported six beers on Friday.",
+        "The client takes sertraline.",
+        "The client denied thoughts of self-harm.",
+        "Review drinking next session.",
+    )
+    assert unsupported_facts(grounded, TRANSCRIPT) == {
+        "unsupported_sentence_rate": 0.0,
+        "unsupported_number_note": 0.0,
+        "unsupported_medication_note": 0.0,
+        "unsupported_fact_note": 0.0,
+    }
+    invented = soap(
+        "The client is a 45-year-old man who drank 12 beers.",
+        "The client takes lorazepam.",
+        "The client was engaged.",
+        "Review drinking next session.",
+    )
+    scores = unsupported_facts(invented, TRANSCRIPT)
+    assert scores["unsupported_sentence_rate"] == pytest.approx(0.5)
+    assert scores["unsupported_number_note"] == scores["unsupported_medication_note"] == 1.0
+    assert scores["unsupported_fact_note"] == 1.0
+    assert unsupported_facts(soap(), TRANSCRIPT)["unsupported_sentence_rate"] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("sentence", "medical"),
+    [
+        ("The patient is a 40-year-old male.", True),
+        ("Physical exam was unremarkable.", True),
+        ("Vital signs stable; lungs clear to auscultation.", True),
+        ("HEENT: normocephalic.", True),
+        ("The client denies chest pain.", True),
+        ("History of present illness: drinking.", True),
+        ("The abdomen is soft.", True),
+        ("The client reported low mood and drank to cope.", False),
+        ("The client said “my lungs are shot” and wants to quit smoking.", False),
+        ("The client described a male friend who drinks with him.", False),
+        ("The therapist used open questions and reflective listening.", False),
+    ],
+)
+def test_medical_register(sentence, medical):
+    scores = medical_register(soap(sentence, "The client was engaged."))
+    assert scores["medical_register_note"] == float(medical)
+    assert scores["medical_register_rate"] == (0.5 if medical else 0.0)
+
+
+def test_section_duplication():
+    same = "The client reported drinking more since losing his job and feeling low."
+    assert section_duplication(soap(same, same, "", ""))["duplication_max"] == pytest.approx(1.0)
+    distinct = soap(same, "The therapist used open questions.", "Contemplation stage.", "Meet next week.")
+    scores = section_duplication(distinct)
+    assert scores["duplication_max"] < 0.3 and scores["duplication_mean"] <= scores["duplication_max"]
+    assert section_duplication(soap(same))["duplication_max"] == 0.0
+
+
+def test_section_sources():
+    assert section_sources(note(), {"source": "model"}) == {
+        "empty_sections": 0.25,
+        "extracted_sections": 0.0,
+        "fallback": 0.0,
+    }
+    grounded = {"source": "model", "grounding": {"extracted_sections": ["plan", "objective"]}}
+    assert section_sources(note(), grounded)["extracted_sections"] == 0.5
+    assert section_sources(note(), {"source": "fallback"})["extracted_sections"] == 1.0
+    assert section_sources(note())["fallback"] == 0.0
 
 
 def test_mean_scores_over_rows_that_have_each_key():
