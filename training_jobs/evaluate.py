@@ -9,10 +9,19 @@
 
 `--task section` (default) generates each row's section with `NoteEngine.generate_section` and
 scores it against the reference (ROUGE, BLEU) and the transcript (`unsupported_share`).
-`--task note` drafts whole notes with `models.pipeline.draft_note` and reports the clinical
-checks, plus ROUGE/BLEU of the note text against the reference. Writes the JSON report to
-`--out` and, beside it, a markdown report (`.md`) with a bar plot (`.png`). Reports hold row
-numbers, ids and scores, never text. Progress goes to stderr.
+`--task note` drafts whole notes with `models.pipeline.draft_note` (the service's path) and
+reports the clinical and reference-free checks with ROUGE per section and for the whole note
+(`training_jobs.note_eval`); `--data` may then be the therapy dev set folder:
+
+    python -m training_jobs.evaluate --task note --data tests/data/therapy/dev --note-format SOAP \
+        --model embedded --model gemma3-270m-notes:v1 --model gemma3-270m-notes:v2 \
+        --out var/eval/notes-dev.json
+
+Several `--model` (or several `--lora` on one model; `--lora none` for the bare model) evaluate
+each in turn, write each run's report beside `--out` (`<out>.<n>.json`) and one side-by-side
+table in `<out>.md`. Writes the JSON report to `--out` and, beside it, a markdown report
+(`.md`) with a bar plot (`.png`). Reports hold row numbers, ids and scores, never text.
+Progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -28,14 +37,7 @@ from pathlib import Path
 from models.text import MARKER_RE
 from schemas.notes import NoteFormat
 from training_jobs.data import COLUMN_PRESETS, DatasetError, Pair, load_pairs
-from training_jobs.metrics import (
-    bleu,
-    mean_scores,
-    note_checks,
-    rouge_scores,
-    sentence_bleu,
-    unsupported_share,
-)
+from training_jobs.metrics import bleu, mean_scores, rouge_scores, sentence_bleu, unsupported_share
 
 
 class Progress:
@@ -70,33 +72,6 @@ def score_sections(engine, pairs: Sequence[Pair]) -> tuple[list[dict], list[str]
             "bleu": sentence_bleu(pred, p.target),
             "unsupported_share": unsupported_share(pred, p.transcript),
         }
-        rows.append({"row": p.row, "id": p.id, "section": p.section, "scores": scores})
-        progress.tick()
-    return rows, preds
-
-
-def score_notes(
-    engine, pairs: Sequence[Pair], note_format: NoteFormat, draft: Callable
-) -> tuple[list[dict], list[str]]:
-    """Per-row clinical checks of the service's note (`draft(engine, transcript, format)`) and
-    scores of its text against the reference; also the note texts.
-
-    `unsupported_share` is left out for fallback notes (it measures what the model made up),
-    so its mean covers model-written notes only; `fallback` gives their share.
-    """
-    rows, preds, progress = [], [], Progress(len(pairs))
-    for p in pairs:
-        note, info = draft(engine, p.transcript, note_format)
-        pred = MARKER_RE.sub(r"\1", note.text or "\n\n".join(note.sections.values()))
-        preds.append(pred)
-        scores = {
-            **note_checks(note, p.transcript),
-            **rouge_scores(pred, p.target),
-            "bleu": sentence_bleu(pred, p.target),
-            "fallback": float(info.get("source") == "fallback"),
-        }
-        if scores["fallback"]:
-            del scores["unsupported_share"]  # extractive by design; its statistics are not claims
         rows.append({"row": p.row, "id": p.id, "section": p.section, "scores": scores})
         progress.tick()
     return rows, preds
@@ -167,13 +142,13 @@ def write_markdown(report: dict, out: Path, compare: dict | None = None) -> tupl
     return md_path, png_path
 
 
-def _load_engine(args: argparse.Namespace):
-    """The service's engine for `--model`/`--lora`, and what it resolved to."""
+def _load_engine(args: argparse.Namespace, model: str, lora_arg: str | None):
+    """The service's engine for one model and adapter, and what it resolved to."""
     from models.engine import EngineConfig, NoteEngine
     from models.resolve import resolve_model
 
-    resolved = resolve_model(args.model, profile=args.profile)
-    lora = args.lora or resolved.lora_path
+    resolved = resolve_model(model, profile=args.profile)
+    lora = lora_arg or resolved.lora_path
     config = EngineConfig(
         model_path=str(resolved.path),
         lora_path=str(lora) if lora else None,
@@ -188,7 +163,7 @@ def _load_engine(args: argparse.Namespace):
         "version": resolved.version,
         "profile": resolved.profile,
         "sha256": resolved.sha256,
-        "lora_sha256": _sha256(Path(args.lora)) if args.lora else resolved.lora_sha256,
+        "lora_sha256": _sha256(Path(lora_arg)) if lora_arg else resolved.lora_sha256,
     }
     return NoteEngine(config), meta
 
@@ -204,11 +179,20 @@ def _sha256(path: Path) -> str:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line (see the module docstring)."""
     ap = argparse.ArgumentParser(prog="python -m training_jobs.evaluate", description=__doc__.split("\n")[0])
-    ap.add_argument("--model", required=True, help="model ref: embedded, a GGUF path or name:version")
-    ap.add_argument("--lora", help="LoRA adapter GGUF applied on top of the model")
+    ap.add_argument(
+        "--model", required=True, action="append", help="model ref: embedded, a GGUF path or name:version; "
+        "repeat to set models side by side"
+    )
+    ap.add_argument(
+        "--lora", action="append", help="LoRA adapter GGUF applied on top of the model ('none': no adapter); "
+        "repeat to set adapters of one model side by side, or give one per --model"
+    )
     ap.add_argument("--profile", help="model profile, overriding the one the model ref implies")
-    ap.add_argument("--data", required=True, type=Path, help="CSV file to evaluate on")
-    ap.add_argument("--preset", default="own", choices=sorted(COLUMN_PRESETS), help="CSV columns")
+    ap.add_argument("--data", required=True, type=Path, help="CSV file, or a folder of therapy sessions")
+    ap.add_argument(
+        "--preset", default="own", choices=[*sorted(COLUMN_PRESETS), "therapy"],
+        help="CSV columns; 'therapy' (implied by a folder): session JSON files with reference notes"
+    )
     ap.add_argument("--limit", type=int, help="evaluate the first N valid rows only")
     ap.add_argument("--task", default="section", choices=("section", "note"))
     ap.add_argument("--note-format", default="SOAP", choices=[f.value for f in NoteFormat])
@@ -222,16 +206,100 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = ap.parse_args(argv)
     if args.limit is not None and args.limit < 1:
         ap.error("--limit must be at least 1")
+    if args.data.is_dir():
+        args.preset = "therapy"
+    if args.preset == "therapy" and args.task != "note":
+        ap.error("therapy sessions are evaluated with --task note")
+    loras = [None if v in (None, "none") else v for v in (args.lora or [None])]
+    if len(args.model) > 1 and len(loras) not in (1, len(args.model)):
+        ap.error("give one --lora, or one per --model")
+    if len(args.model) > 1:
+        args.runs = list(zip(args.model, loras * len(args.model) if len(loras) == 1 else loras, strict=True))
+    else:
+        args.runs = [(args.model[0], lora) for lora in loras]
     return args
+
+
+def _data_sha256(path: Path) -> str:
+    """sha256 of a data file, or of a folder's `*.json` files (names and contents, sorted)."""
+    if not path.is_dir():
+        return _sha256(path)
+    digest = hashlib.sha256()
+    for file in sorted(path.glob("*.json")):
+        digest.update(f"{file.name}\0{_sha256(file)}\0".encode())
+    return digest.hexdigest()
+
+
+def _load_data(args: argparse.Namespace) -> tuple[list[Pair], dict | None]:
+    """The pairs to evaluate and, for therapy sessions, the reference sections by session id."""
+    if args.preset == "therapy":
+        from training_jobs.note_eval import load_sessions, session_pairs
+
+        sessions = load_sessions(args.data)
+        note_format = NoteFormat(args.note_format)
+        return session_pairs(sessions, note_format), {s.id: s.notes[note_format.value] for s in sessions}
+    pairs = load_pairs(args.data, args.preset, on_error=args.on_error)
+    if pairs.dropped:
+        print(pairs.report, file=sys.stderr)
+    return list(pairs), None
+
+
+def _run(
+    args: argparse.Namespace, model: str, lora: str | None, pairs: list[Pair], references, engine, draft
+) -> dict | None:
+    """One model's report on `pairs` (None when the model cannot be loaded)."""
+    meta: dict = {}
+    owned = engine is None
+    if owned:
+        from models.artifacts import ArtifactError
+
+        try:
+            engine, meta = _load_engine(args, model, lora)
+        except (ArtifactError, OSError, ValueError) as e:
+            print(f"error: cannot load model {model}: {e}", file=sys.stderr)
+            return None
+    start = time.monotonic()
+    try:
+        if args.task == "note":
+            from training_jobs.note_eval import score_notes
+
+            if draft is None:
+                from models.pipeline import draft_note as draft
+            tick = Progress(len(pairs)).tick
+            rows, preds = score_notes(engine, pairs, NoteFormat(args.note_format), draft, references, tick)
+        else:
+            rows, preds = score_sections(engine, pairs)
+    finally:
+        if owned and hasattr(engine, "close"):
+            engine.close()
+    metrics, by_section = summarize(rows, preds, pairs)
+    return {
+        "run": args.out.stem,
+        "model": model,
+        **{f"model_{k}": v for k, v in meta.items()},
+        "lora": lora,
+        "data": args.data.name,
+        "data_sha256": args.data_sha256,
+        "preset": args.preset,
+        "task": args.task,
+        **({"note_format": args.note_format} if args.task == "note" else {}),
+        "n": len(rows),
+        "metrics": metrics,
+        "by_section": by_section,
+        "elapsed_s": round(time.monotonic() - start, 3),
+        "rows": rows,
+    }
 
 
 def main(argv: Sequence[str] | None = None, *, engine=None, draft: Callable | None = None) -> int:
     """Run the evaluation; `engine` and `draft` replace the service's own (for tests)."""
+    from training_jobs.note_eval import write_side_by_side
+
     args = parse_args(argv)
     try:
         compare = json.loads(args.compare.read_text(encoding="utf-8")) if args.compare else None
-        pairs = load_pairs(args.data, args.preset, on_error=args.on_error)
-        data_sha256 = _sha256(args.data)
+        pairs, references = _load_data(args)
+        args.data_sha256 = _data_sha256(args.data)
     except DatasetError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -241,50 +309,23 @@ def main(argv: Sequence[str] | None = None, *, engine=None, draft: Callable | No
     except json.JSONDecodeError:
         print(f"error: {args.compare} is not a JSON report", file=sys.stderr)
         return 2
-    if pairs.dropped:
-        print(pairs.report, file=sys.stderr)
-    pairs = pairs[: args.limit] if args.limit else list(pairs)
-
-    meta: dict = {}
-    owned = engine is None
-    if owned:
-        from models.artifacts import ArtifactError
-
-        try:
-            engine, meta = _load_engine(args)
-        except (ArtifactError, OSError, ValueError) as e:
-            print(f"error: cannot load model {args.model}: {e}", file=sys.stderr)
-            return 2
-    start = time.monotonic()
-    try:
-        if args.task == "note":
-            if draft is None:
-                from models.pipeline import draft_note as draft
-            rows, preds = score_notes(engine, pairs, NoteFormat(args.note_format), draft)
-        else:
-            rows, preds = score_sections(engine, pairs)
-    finally:
-        if owned and hasattr(engine, "close"):
-            engine.close()
-    metrics, by_section = summarize(rows, preds, pairs)
-    report = {
-        "run": args.out.stem,
-        "model": args.model,
-        **{f"model_{k}": v for k, v in meta.items()},
-        "lora": args.lora,
-        "data": args.data.name,
-        "data_sha256": data_sha256,
-        "preset": args.preset,
-        "task": args.task,
-        "n": len(rows),
-        "metrics": metrics,
-        "by_section": by_section,
-        "elapsed_s": round(time.monotonic() - start, 3),
-        "rows": rows,
-    }
+    pairs = pairs[: args.limit] if args.limit else pairs
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2), encoding="utf-8")
-    md_path, _ = write_markdown(report, args.out, compare)
+    reports = []
+    for n, (model, lora) in enumerate(args.runs, start=1):
+        report = _run(args, model, lora, pairs, references, engine, draft)
+        if report is None:
+            return 2
+        out = args.out if len(args.runs) == 1 else args.out.with_suffix(f".{n}.json")
+        out.write_text(json.dumps(report, indent=2), encoding="utf-8")
+        reports.append(report)
+    if len(reports) > 1:
+        runs = [{k: v for k, v in r.items() if k != "rows"} for r in reports]
+        args.out.write_text(json.dumps({"task": args.task, "runs": runs}, indent=2), encoding="utf-8")
+    if len(reports) == 1 and args.task == "section":
+        md_path, _ = write_markdown(reports[0], args.out, compare)
+    else:
+        md_path, _ = write_side_by_side(reports + ([compare] if compare else []), args.out)
     print(f"wrote {args.out} and {md_path}", file=sys.stderr)
     return 0
 
