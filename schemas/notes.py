@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 
 class NoteFormat(StrEnum):
@@ -32,9 +32,47 @@ class RiskCategory(StrEnum):
     SUBSTANCE_RELAPSE = "substance_relapse"
 
 
+class RiskSource(StrEnum):
+    """Who raised a risk flag: the deterministic scan, the model's second opinion, or a clinician."""
+
+    SCAN = "scan"
+    MODEL = "model"
+    CLINICIAN = "clinician"
+
+
+#: Severity levels of each category, lowest first; `unknown` (a flag stored before severities
+#: existed, or a clinician's flag without one) is valid for every category. Suicidal ideation
+#: follows the Columbia Suicide Severity Rating Scale (C-SSRS) screener: `history` (behaviour
+#: before the past three months), `wish_to_die` (item 1), `active_thoughts` (2), `method` (3),
+#: `intent` (4), `plan` (5), `behavior` (6: an attempt or preparatory act, recent or ongoing).
+#: The other scales are the project's own; models/risk/lexicon.py documents each level.
+SEVERITIES: dict[RiskCategory, tuple[str, ...]] = {
+    RiskCategory.SUICIDAL_IDEATION: (
+        "history", "wish_to_die", "active_thoughts", "method", "intent", "plan", "behavior",
+    ),
+    RiskCategory.SELF_HARM: ("history", "urges", "behavior"),
+    RiskCategory.HARM_TO_OTHERS: ("intrusive_thoughts", "ideation", "threat", "plan", "behavior"),
+    RiskCategory.ABUSE_NEGLECT: ("history", "current", "reportable"),
+    RiskCategory.SUBSTANCE_RELAPSE: ("use", "lapse", "relapse", "overdose"),
+}  # fmt: skip
+UNKNOWN_SEVERITY = "unknown"
+
+
 class RiskFlag(BaseModel):
+    """One risk statement. The fields after `evidence` are optional so that flags stored or
+    edited before they existed still validate."""
+
     category: RiskCategory
     evidence: str = Field(description="The transcript sentence that raised the flag.")
+    severity: str = Field(default=UNKNOWN_SEVERITY, description="A level of SEVERITIES[category].")
+    turn: int | None = Field(default=None, ge=0, description="Index of the speaker turn it came from.")
+    source: RiskSource = RiskSource.SCAN
+
+    @model_validator(mode="after")
+    def _known_severity(self) -> RiskFlag:
+        if self.severity != UNKNOWN_SEVERITY and self.severity not in SEVERITIES[self.category]:
+            raise ValueError(f"unknown severity for {self.category.value}")
+        return self
 
 
 class NoteSource(StrEnum):

@@ -1,19 +1,30 @@
-"""Deterministic risk scan of a whole transcript: regular expressions per risk category.
+"""Deterministic risk scan of a whole transcript: graded cue patterns read in their context.
 
 The scan is the safety net under the model: whatever the model writes, every risk found here
-is carried into the note. It errs towards flagging; negations ("I'm not suicidal"), common
-idioms ("this job is killing me") and clinicians' screening questions are not flagged.
+is carried into the note. Cues and their sources are in `models.risk.lexicon`; the context rules
+(idioms, negation, hypotheticals, other people and media, time, screening questions answered
+"yes") in `models.risk.context`. What the scan decides, and why:
+- Only the client's turns are read when a clinician speaker is identified; a clinician's
+  screening question is read only to understand a "yes" that answers it.
+- Statements about someone else are not flagged, except suicidal ideation or self-harm of a
+  dependant the speaker names (a child, an elder), and abuse or neglect of the speaker or of a
+  child, elder or dependent adult: those are what a clinician must act on.
+- Past behaviour (an attempt, self-harm, abuse) is flagged as `history`: it stays relevant to
+  risk assessment. Past suicidal thoughts the client says have resolved are not flagged, nor is
+  past substance use with sobriety since.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+from models.risk import context as ctx
+from models.risk.lexicon import AN, CONTEXT, CUES, HO, INTENT_RE, SH, SI, SPECIFICS_RE, SR, Cue
 from models.text import is_clinician, normalize, parse_turns, sentences
-from schemas.notes import RiskCategory, RiskFlag
+from schemas.notes import SEVERITIES, RiskCategory, RiskFlag, RiskSource
 
-#: How each category is written in a note, inside `{{RED:<title>: <evidence>}}`.
+#: How each category is written in a note, inside `{{RED:<title> (<severity>): <evidence>}}`.
 TITLES: dict[RiskCategory, str] = {
     RiskCategory.SUICIDAL_IDEATION: "Suicidal ideation",
     RiskCategory.SELF_HARM: "Self-harm",
@@ -23,126 +34,31 @@ TITLES: dict[RiskCategory, str] = {
 }
 EVIDENCE_MAX_CHARS = 240
 
-_SELF = r"(?:my|him|her|them|our)sel(?:f|ves)"
-_KIN = (
-    r"(?:boss|wife|husband|partner|girlfriend|boyfriend|ex|father|mother|dad|mom|brother|"
-    r"sister|son|daughter|kids|children|baby|neighbou?r|co-?worker|roommate|teacher|family)"
-)
-_OTHERS = rf"(?:him|her|them|someone|somebody|anyone|anybody|people|others|every(?:one|body)|my {_KIN})"
-_US = rf"(?:me|us|my {_KIN}|the (?:kids|children|baby))"
-_SUBSTANCE = r"(?:drinking|using|drugs|the bottle|pills|heroin|meth|cocaine|coke|opioids|alcohol|smoking)"
-
-_PATTERNS: dict[RiskCategory, list[str]] = {
-    RiskCategory.SUICIDAL_IDEATION: [
-        r"\bsuicid\w*",
-        r"\bunalive\w*",
-        rf"\b(?:kill|kills|killed|killing|hang|hanging|hanged|shoot|shooting|drown|poison)\s+{_SELF}",
-        r"\b(?:end|ending|take|taking|took) (?:my|his|her|their) (?:own )?life\b",
-        r"\bend(?:ing)? it all\b",
-        r"\bwant(?:s|ed|ing)? to die\b",
-        r"\bwish\w* (?:I|he|she)(?:'d|’d| was| were| could| had| would)? (?:just )?(?:be )?"
-        r"(?:dead|die|died|never been born|never wake up|not wake up)\b",
-        r"\bbetter off (?:dead|without me)\b",
-        r"\b(?:don't|don’t|do not|didn't|no longer|not sure I) want to (?:live|be alive|exist|"
-        r"go on|wake up|be here anymore)\b",
-        r"\bno (?:reason|point) (?:to live|in living|living|to go on|in going on)\b",
-        r"\bnothing (?:left )?to live for\b",
-        r"\b(?:not|isn't|isn’t|is not|ain't) worth living\b",
-        r"\boverdos\w* on purpose\b",
-        r"\bjump(?:ing)? (?:off|in front of) (?:a|the) (?:bridge|building|roof|train|cliff)\b",
-        r"\bslit (?:my|his|her) wrists?\b",
-        r"\bthoughts? (?:of|about) (?:death|dying|ending it)\b",
-    ],
-    RiskCategory.SELF_HARM: [
-        r"\bself[- ]?(?:harm\w*|injur\w*|mutilat\w*)",
-        r"\b(?:cut|cuts|cutting|burn|burns|burned|burnt|burning|hurt|hurts|hurting|harm|harms|"
-        r"harmed|harming|hit|hits|hitting|punch|punched|punching|scratch|scratched|scratching|"
-        rf"starve|starved|starving)\s+{_SELF}",
-        r"\bcut(?:s|ting)? (?:on )?(?:my|her|his) (?:arms?|wrists?|legs?|thighs?|stomach|skin)\b",
-        r"\b(?:been|started|start|am|was) cutting (?:again|myself)\b|\bcutting again\b",
-    ],
-    RiskCategory.HARM_TO_OTHERS: [
-        r"\bhomicid\w*",
-        r"\b(?:kill|kills|killed|killing|murder|murdered|murdering|hurt|hurts|hurting|harm|"
-        r"harming|stab|stabbing|stabbed|shoot|shooting|shot|strangle|strangling|choke|choking|"
-        rf"beat up|beating up|attack|attacking|poison|poisoning)\s+{_OTHERS}\b",
-        r"\bbeat(?:ing)? (?:him|her|them|someone|somebody) up\b",
-    ],
-    RiskCategory.ABUSE_NEGLECT: [
-        r"\babus(?:e|ed|es|ing|ive|er|ers)\b",
-        r"\b(?:molest\w*|rape|raped|raping|incest)\b",
-        r"\bsexual(?:ly)? (?:assault\w*|abus\w*|touch\w*)",
-        r"\b(?:domestic|family|intimate partner) violence\b",
-        r"\b(?:hit|hits|hitting|beat|beats|beating|punch|punches|punched|kick|kicks|kicked|"
-        r"kicking|slap|slaps|slapped|slapping|choke|chokes|choked|choking|shove|shoves|shoved|"
-        rf"strangle\w*|push|pushes|pushed)\s+{_US}\b",
-        rf"\bneglect(?:s|ed|ing)? {_US}\b|\b(?:child|elder) neglect\b|\bneglectful\b",
-        r"\btouch(?:ed|es|ing)? me (?:inappropriately|down there)\b",
-        r"\bafraid (?:to go|of going) home\b",
-        rf"\bthreaten(?:s|ed|ing)? to (?:kill|hurt|hit|beat) {_US}\b",
-        rf"\b(?:left|leaves|leave) {_US} (?:home alone|alone for days|without food)\b",
-    ],
-    RiskCategory.SUBSTANCE_RELAPSE: [
-        r"\brelaps(?:e|ed|es|ing)\b",
-        r"\b(?:drinking|drank|drunk|using|used|smoking|smoked|shooting up|shot up|got high|"
-        r"getting high|taking pills|took pills) again\b",
-        rf"\b(?:went|go|going|gone|got|been) back (?:to|on) {_SUBSTANCE}\b",
-        r"\bback on (?:the )?(?:bottle|drugs|pills|heroin|meth|cocaine|coke|opioids)\b",
-        r"\b(?:fell|fall|falling|fallen) off the wagon\b",
-        r"\bslip(?:ped)? (?:up )?and (?:had|took|used|drank|smoked)\b",
-        r"\b(?:broke|lost|ruined|ended) (?:my )?(?:sobriety|sober streak|clean (?:time|streak))\b",
-        r"\boverdos(?:e|ed|es|ing)\b",
-    ],
+_FLAGS = re.I
+_CUES: dict[RiskCategory, list[tuple[Cue, re.Pattern[str]]]] = {
+    c: [(cue, re.compile(cue.pattern, _FLAGS)) for cue in cues] for c, cues in CUES.items()
 }
-_COMPILED = {c: re.compile("|".join(f"(?:{p})" for p in ps), re.I) for c, ps in _PATTERNS.items()}
-
-#: Figures of speech that contain risk words; matched spans are blanked before scanning.
-_IDIOMS_RE = re.compile(
-    r"\bkill(?:s|ing) (?:me|us|it)\b|\bkill(?:s|ed|ing)? (?:(?:some )?time|two birds|the mood)\b"
-    r"|\bdying (?:to|for|of (?:embarrassment|laughter|boredom))\b|\bto die for\b"
-    r"|\b(?:die|died) (?:laughing|of (?:embarrassment|shame))\b"
-    r"|\b(?:bored|scared|frightened|worried|tickled|loved|talked|done|worked) to death\b"
-    r"|\bmurder (?:a|an|some)\b|\b(?:would|'d|’d|could) kill for\b"
-    r"|\bhurt(?:s|ing)? (?:his|her|their|my|your|someone's|people's) feelings\b"
-    r"|\bhurt (?:my|him|her)self (?:while|when|playing|lifting|running|falling|at (?:work|the gym))"
-    r"|\b(?:shoot|shot|shooting) (?:me|him|her|them) (?:an?|the) \w+|\bkill \w+ with kindness"
-    r"|\bbeat (?:me|us|him|her) (?:at|in|to)\b|\b(?:it|that|this|what) beats me\b|^beats me\b"
-    r"|\bkick(?:s|ed)? (?:me|us) out\b|\bpush(?:ed|es)? (?:me|us) (?:to|away)\b"
-    r"|\bhit (?:me|us) up\b|\b(?:it|that|this|reality) (?:hit|hits) me\b"
-    r"|\b(?:substance|alcohol|drug|opioid|opiate) abuse\b|\brelapse prevention\b"
-    r"|\bsuicide (?:mission|squad|run|doors?)\b",
+#: One pass per category first: most sentences match no cue at all.
+_ANY = {c: re.compile("|".join(f"(?:{cue.pattern})" for cue in cues), _FLAGS) for c, cues in CUES.items()}
+_CONTEXT = {c: re.compile(p, _FLAGS) for c, p in CONTEXT.items()}
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'"})
+_EGO_DYSTONIC_RE = re.compile(
+    r"\bintrusive\b|\bflash(?:es)?\b|\bscares? me\b|\bterrif\w*|\bmakes? me sick\b|\bhate myself for\b|"
+    r"\bI (?:would|'d) never\b|\bI love (?:him|her|them|my)\b|\bleave the room\b|\bhorrible thoughts?\b|"
+    r"\bwhat if I\b|\bI don't want to\b",
     re.I,
 )
-_NEGATION_RE = re.compile(
-    r"\b(?:not|no|never|nor|neither|without|den(?:y|ies|ied|ying)|refus\w*)\b|n[’']t\b", re.I
-)
-#: Phrases with a negation word that do not negate what follows ("I can't stop cutting").
-_NOT_NEGATING_RE = re.compile(
-    r"\b(?:can|could|won|couldn)[’']?t (?:stop|help|get rid of|shake)\b|\bcannot (?:stop|help)\b"
-    r"|\b(?:don|didn)[’']t (?:know|care)\b|\bdo not (?:know|care)\b|\bno (?:one|idea|matter)\b"
-    r"|\bnot (?:sure|only)\b",
-    re.I,
-)
-_CLAUSE_BREAK_RE = re.compile(r"[,;:—–]|\b(?:but|though|although|however|yet|except|and|because|so)\b", re.I)
-_DENIED_AFTER_RE = re.compile(r"^\W*(?:\w+\W+)??(?:denied|denies|none|negative|absent)\b", re.I)
-_FIRST_PERSON_RE = re.compile(r"\bI\b|\b(?i:me|my|myself)\b")
-_WINDOW_WORDS = 6
+_LAPSE_RE = re.compile(r"\bonce\b|\bone (?:drink|time|night|beer|hit)\b|\ba slip\b|\bjust the one\b", re.I)
+_ON_PURPOSE_RE = re.compile(r"\bon purpose\b|\bintentional\w*|\bto die\b|\bkill myself\b", re.I)
+_ACT_RE = re.compile(r"\b(?:kill|end|hang|shoot|take|do it|go through)", re.I)
+_THING_RE = re.compile(r"\b(?:bus|car|truck|train|ball|wave|lightning|door)\s+$", re.I)
+_SOBER_RE = re.compile(r"\bsober\b|\bclean\b|\bsobriety\b|\bhaven't (?:used|had|drunk)\b", re.I)
 
 
-def _negated(sentence: str, start: int, end: int) -> bool:
-    """Whether a negation governs the match at `start:end` within its clause."""
-    before = sentence[:start]
-    breaks = list(_CLAUSE_BREAK_RE.finditer(before))
-    clause = before[breaks[-1].end() :] if breaks else before
-    window = " ".join(clause.split()[-_WINDOW_WORDS:])
-    window = _NOT_NEGATING_RE.sub(" ", window)
-    after = re.split(r"[;.]|\bbut\b", sentence[end:], maxsplit=1)[0]
-    return bool(_NEGATION_RE.search(window) or _DENIED_AFTER_RE.search(after))
-
-
-def _screening_question(sentence: str) -> bool:
-    """A question that is not about the speaker ("Any thoughts of hurting yourself?")."""
-    return sentence.rstrip().endswith("?") and not _FIRST_PERSON_RE.search(sentence)
+def severity_rank(category: RiskCategory, severity: str) -> int:
+    """Position of `severity` on its category's scale (-1 for `unknown`)."""
+    scale = SEVERITIES[category]
+    return scale.index(severity) if severity in scale else -1
 
 
 def _evidence(sentence: str, start: int, end: int) -> str:
@@ -162,41 +78,161 @@ def _evidence(sentence: str, start: int, end: int) -> str:
     return ("…" if lo > 0 else "") + piece + ("…" if hi < len(sentence) else "")
 
 
-def _scan_sentence(sentence: str) -> list[tuple[int, RiskCategory, str]]:
-    if _screening_question(sentence):
+def _grade(category: RiskCategory, severity: str, sentence: str, start: int, end: int, turn: str) -> str | None:
+    """The severity of a cue match read in its sentence and turn, or None when it is not a risk
+    of the client's (or of a dependant's, where that counts)."""
+    other = ctx.about_someone_else(sentence, start, end)
+    if ctx.MEDIA_RE.search(sentence) and not ctx.FIRST_PERSON_RE.search(sentence[start:end]):
+        return None
+    past = bool(ctx.DISTANT_PAST_RE.search(sentence))
+    if category in (SI, SH):
+        if other and not ctx.DEPENDANT_RE.search(turn):
+            return None
+        if severity == "behavior" and past:
+            return "history"
+        if category is SI and severity != "behavior" and past and ctx.RESOLVED_RE.search(turn):
+            return None
+        if category is SI and severity in ("wish_to_die", "active_thoughts", "method") and INTENT_RE.search(turn):
+            severity = "intent"
+        if category is SI and severity == "intent" and SPECIFICS_RE.search(sentence) and _ACT_RE.search(sentence[start:end]):
+            return "plan"
+        return severity
+    if category is HO:
+        if other:
+            return None
+        return "intrusive_thoughts" if severity == "ideation" and _EGO_DYSTONIC_RE.search(turn) else severity
+    if category is AN:
+        if _THING_RE.search(sentence[:start]):
+            return None
+        if ctx.DEPENDANT_RE.search(sentence) or severity == "reportable":
+            return "history" if past else "reportable"
+        if not ctx.VICTIM_SELF_RE.search(sentence):
+            return None
+        if past:
+            return "history"
+        return "reportable" if ctx.PARENT_RE.search(sentence[:start]) else "current"
+    # Substance relapse: the speaker's own use only.
+    if other or (severity == "overdose" and _ON_PURPOSE_RE.search(sentence)):
+        return None
+    if past and (_SOBER_RE.search(turn) or ctx.RESOLVED_RE.search(turn)):
+        return None
+    return "lapse" if severity == "relapse" and _LAPSE_RE.search(turn) else severity
+
+
+def _has_context(category: RiskCategory, turn: str, sentence_at: int, start: int, end: int, asked: str) -> bool:
+    """Whether the turn outside the matched words (or the question before it) is about the risk."""
+    pattern = _CONTEXT[category]
+    if pattern.search(asked):
+        return True
+    lo, hi = sentence_at + start, sentence_at + end
+    return any(m.end() <= lo or m.start() >= hi for m in pattern.finditer(turn))
+
+
+def _matches(category: RiskCategory, masked: str) -> list[tuple[int, int, Cue]]:
+    """Every cue match of `category`, less those lying inside a longer match (the longer one
+    says more: "want to hurt myself" is an urge, not the act)."""
+    found = [(m.start(), m.end(), cue) for cue, rx in _CUES[category] for m in rx.finditer(masked)]
+    return [
+        (s, e, cue)
+        for s, e, cue in found
+        if not any(s2 <= s and e <= e2 and (e2 - s2) > (e - s) for s2, e2, _ in found)
+    ]
+
+
+def _scan_sentence(sentence: str, at: int, turn: str, asked: str) -> list[tuple[int, RiskCategory, str, str]]:
+    """(position, category, severity, evidence) of each category flagged in one sentence."""
+    plain = sentence.translate(_APOSTROPHES)
+    if ctx.screening_question(plain):
         return []
-    masked = _IDIOMS_RE.sub(lambda m: " " * len(m.group()), sentence)
+    masked = ctx.mask_idioms(plain)
     found = []
-    for category, pattern in _COMPILED.items():
-        for match in pattern.finditer(masked):
-            if not _negated(sentence, match.start(), match.end()):
-                evidence = _evidence(sentence, match.start(), match.end())
-                found.append((match.start(), category, evidence))
-                break
+    for category in CUES:
+        if not _ANY[category].search(masked):
+            continue
+        best: tuple[int, str, int, int] | None = None
+        for start, end, cue in _matches(category, masked):
+            if cue.context and not _has_context(category, turn, at, start, end, asked):
+                continue
+            if ctx.negated(plain, start, end) or ctx.hypothetical(plain, start):
+                continue
+            severity = _grade(category, cue.severity, plain, start, end, turn)
+            if severity is None:
+                continue
+            rank = severity_rank(category, severity)
+            if best is None or rank > best[0]:
+                best = (rank, severity, start, end)
+        if best is not None:
+            found.append((best[2], category, best[1], _evidence(sentence, best[2], best[3])))
     return sorted(found, key=lambda item: item[0])
 
 
-def scan(text: str) -> list[RiskFlag]:
-    """Risk flags in a transcript, in order of first appearance, one per (category, evidence).
+def _answered(question_turn: str, answer: str) -> list[tuple[RiskCategory, str, str]]:
+    """(category, severity, evidence) for a clinician's screening question answered "yes"."""
+    first = sentences(answer.translate(_APOSTROPHES))
+    if not first or not ctx.AFFIRM_RE.search(first[0]):
+        return []
+    asked = [q for q in sentences(question_turn) if q.rstrip().endswith("?")]
+    found: dict[RiskCategory, tuple[str, str]] = {}
+    for question in asked:
+        for category, severity, pattern in ctx.QUESTIONS:
+            if category not in found and pattern.search(question.translate(_APOSTROPHES)):
+                evidence = f"{question} {answer}"
+                found[category] = (severity, evidence if len(evidence) <= EVIDENCE_MAX_CHARS else question)
+    return [(c, s, e) for c, (s, e) in found.items()]
 
-    When a clinician speaker is identified only the other speakers' turns are scanned;
-    otherwise the whole text is.
+
+def _turn_flags(index: int, text: str, asked: str) -> list[RiskFlag]:
+    plain = text.translate(_APOSTROPHES)
+    flags = []
+    position = 0
+    for sentence in sentences(text):
+        at = text.find(sentence, position)
+        position = at + len(sentence)
+        for _, category, severity, evidence in _scan_sentence(sentence, at, plain, asked):
+            flags.append(RiskFlag(category=category, evidence=evidence, severity=severity, turn=index))
+    if asked:
+        for category, severity, evidence in _answered(asked, text):
+            flags.append(RiskFlag(category=category, evidence=evidence, severity=severity, turn=index))
+    return flags
+
+
+def scan(text: str) -> list[RiskFlag]:
+    """Risk flags in a transcript, in order of appearance, one per (category, evidence), each
+    with its severity, the index of its speaker turn (in `models.text.parse_turns` of the
+    normalised text) and source `scan`.
+
+    When a clinician speaker is identified only the other speakers' turns are scanned (with
+    the clinician's question just before, for answers such as "Yes"); otherwise all turns are.
     """
     turns = parse_turns(normalize(text))
     has_clinician = any(is_clinician(t.speaker) for t in turns)
     seen: set[tuple[RiskCategory, str]] = set()
     flags: list[RiskFlag] = []
-    for turn in turns:
+    for index, turn in enumerate(turns):
         if has_clinician and is_clinician(turn.speaker):
             continue
-        for sentence in sentences(turn.text):
-            for _, category, evidence in _scan_sentence(sentence):
-                if (category, evidence) not in seen:
-                    seen.add((category, evidence))
-                    flags.append(RiskFlag(category=category, evidence=evidence))
+        previous = turns[index - 1] if index else None
+        asked = previous.text if previous is not None and is_clinician(previous.speaker) else ""
+        for flag in _turn_flags(index, turn.text, asked):
+            if (flag.category, flag.evidence) not in seen:
+                seen.add((flag.category, flag.evidence))
+                flags.append(flag)
     return flags
 
 
 def categories(flags: Iterable[RiskFlag]) -> set[RiskCategory]:
     """The distinct categories of `flags`."""
     return {flag.category for flag in flags}
+
+
+def highest(flags: Sequence[RiskFlag]) -> dict[RiskCategory, str]:
+    """The highest severity flagged in each category."""
+    best: dict[RiskCategory, str] = {}
+    for flag in flags:
+        current = best.get(flag.category)
+        if current is None or severity_rank(flag.category, flag.severity) > severity_rank(flag.category, current):
+            best[flag.category] = flag.severity
+    return best
+
+
+__all__ = ["EVIDENCE_MAX_CHARS", "TITLES", "RiskSource", "categories", "highest", "scan", "severity_rank"]

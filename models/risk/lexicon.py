@@ -1,0 +1,365 @@
+"""What the risk scan looks for: cue patterns per category, each with the severity it implies.
+
+Sources the cues are drawn from (paraphrased, never copied as lists of sentences):
+- Columbia Suicide Severity Rating Scale (C-SSRS), screener version (Posner et al., The Columbia
+  Lighthouse Project): 1 wish to be dead, 2 non-specific active suicidal thoughts, 3 active ideation
+  with any method (no plan) without intent, 4 active ideation with some intent to act, 5 active
+  ideation with a specific plan and intent, 6 suicidal behaviour (an actual, interrupted or aborted
+  attempt, or preparatory acts such as collecting pills, getting a gun, writing a suicide note,
+  giving valuables away), "ever" and "in the past 3 months".
+- 988 Suicide & Crisis Lifeline and American Foundation for Suicide Prevention (AFSP) warning
+  signs: talking about wanting to die, being a burden, feeling trapped or in unbearable pain,
+  having no reason to live; looking for a way to kill oneself (searching online, buying a gun,
+  stockpiling pills); saying goodbye, giving away possessions, putting affairs in order.
+- Mandated-reporting categories of US state child-abuse statutes (CAPTA definitions: physical,
+  sexual and emotional abuse, neglect including inadequate supervision such as children left
+  alone) and adult-protective-services statutes for elders and dependent adults (physical and
+  sexual abuse, neglect, financial exploitation, isolation and unreasonable confinement), e.g.
+  California Welfare and Institutions Code 15610 and Penal Code 11165.
+- Harm to others: duty-to-protect practice (Tarasoff; a threat toward an identifiable person), and
+  the clinical distinction between ego-dystonic intrusive harm thoughts (perinatal OCD) and intent.
+- Substances: SAMHSA/NIDA street and brand names of opioids, stimulants, sedatives and alcohol;
+  relapse in recovery-community language ("picked up", "went back out", "lost my clean time").
+
+Severity scales (lowest first; schemas.notes.SEVERITIES holds them):
+- suicidal ideation: C-SSRS levels; `history` is behaviour before the past three months.
+- self-harm: `history` (behaviour long past), `urges` (thoughts or urges, no act), `behavior`.
+- harm to others: `intrusive_thoughts` (unwanted, ego-dystonic), `ideation` (wish or thought to
+  harm), `threat` (stated intention toward a person), `plan` (a weapon, place or time), `behavior`.
+- abuse or neglect: `history` (the client was abused; no one named at current risk), `current`
+  (an adult client is being abused now), `reportable` (a child, elder or dependent adult is being
+  abused or neglected: consider a mandated report).
+- substance relapse: `use` (current misuse, no abstinence mentioned), `lapse` (a single slip after
+  abstinence), `relapse` (a return to use), `overdose`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from schemas.notes import RiskCategory
+
+# Building blocks. The scan reads text whose curly apostrophes were made straight.
+I = r"\bI(?:'m|'ve|'d|'ll| am| have| had| was| will| would)?"
+SELF = r"(?:myself|my ?self)"
+ANY_SELF = r"(?:my|him|her|them|your|our)sel(?:f|ves)"
+PERSON = (
+    r"(?:boss|wife|husband|partner|girlfriend|boyfriend|ex|father|mother|dad|mom|stepdad|stepmom|"
+    r"stepfather|stepmother|brother|sister|son|daughter|kids?|children|baby|neighbou?r|co-?worker|"
+    r"roommate|teacher|supervisor|manager|landlord|uncle|aunt|cousin|family|friend)"
+)
+#: Someone other than the speaker: pronouns, "my <person>", "the guy", or a capitalised name.
+OTHER = rf"(?:him|her|them|someone|somebody|anyone|anybody|people|every(?:one|body)|(?:my|his|her|the) {PERSON}|the (?:guy|man|woman|baby|kids)|that (?:guy|man|woman)|(?-i:[A-Z][a-z]+))"
+HARM_VERB = (
+    r"(?:kill|murder|hurt|harm|stab|shoot|strangle|choke|beat up|beat|punch|attack|poison|"
+    r"run over|smother|drown|suffocate|shake)"
+)
+CHILD = (
+    r"(?:my|our|his|her|the) (?:little |baby |youngest |oldest )?(?:son|daughter|kids?|children|child|"
+    r"baby|boy|girl|toddler|infant|niece|nephew|grandson|granddaughter|stepson|stepdaughter|"
+    r"teen(?:ager)?|little (?:brother|sister)|\w+-year-old)\b|\b(?:he|she)(?:'s| is) (?:only )?"
+    r"(?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
+    r"fifteen|sixteen|seventeen)\b"
+)
+ELDER = (
+    r"(?:grand(?:ma|pa|mother|father)|(?:mom|dad|mother|father|mum)'s|elderly|care home|nursing "
+    r"home|group home|assisted living|caregiver|dementia|alzheimer|disab\w+|down syndrome|"
+    r"wheelchair|bedridden)"
+)
+PILLS = (
+    r"(?:pills?|tablets?|meds|medications?|medicine|painkillers|sleeping pills|insulin|"
+    r"prescriptions?|\w+ pills)"
+)
+WEAPON = r"(?:gun|pistol|handgun|rifle|shotgun|knife|blade|bat|machete|hammer|weapon)"
+SUBSTANCE = (
+    r"(?:alcohol|booze|the bottle|beers?|wine|vodka|whiske?y|liquor|tequila|rum|drink(?:s|ing)?|"
+    r"oxy(?:s|codone|contin)?|percocets?|percs|vicodin|hydrocodone|opioids?|opiates?|pain ?pills|"
+    r"painkillers|fentanyl|fent|heroin|dope|smack|meth|crystal|ice|speed|crack|coke|cocaine|blow|"
+    r"benzos?|xanax|xannies|bars|valium|klonopin|ativan|adderall|molly|mdma|ecstasy|ketamine|"
+    r"weed|pot|marijuana|cannabis|kratom|pills|drugs|needles?|the pipe|gambling)"
+)
+ILLICIT = (
+    r"(?:fentanyl|fent|heroin|dope|smack|meth|crystal|crack|coke|cocaine|blow|molly|mdma|ecstasy|"
+    r"ketamine|oxy(?:s|codone|contin)?|percocets?|percs|benzos|xanax|xannies|bars)"
+)
+USE_VERB = (
+    r"(?:us(?:e|ed|ing)|drank|drink(?:ing)?|drunk|smok(?:e|ed|ing)|snort(?:ed|ing)?|shoot(?:ing)? up|"
+    r"shot up|took|tak(?:e|ing)|popp(?:ed|ing)|did|do(?:ing)?|got high|getting high|got (?:drunk|"
+    r"loaded|wasted|hammered|high))"
+)
+DISTANT_PAST = (
+    r"\b(?:when I was (?:a |little|young|younger|in |\d|\w+teen|twelve|eleven|ten)|as a (?:kid|child|"
+    r"teen\w*)|growing up|in (?:high|middle|elementary|grade) school|in college|back in (?:college|high "
+    r"school|the day|\d{4})|(?:\w+ )?years ago|in my (?:teens|twenties|thirties)|used to|back then|"
+    r"when we were (?:kids|little|young))\b"
+)
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One pattern and the severity it implies. `context`: only counts when the turn (or the
+    clinician's question before it) also talks about that risk (see CONTEXT)."""
+
+    severity: str
+    pattern: str
+    context: bool = False
+
+
+SI, SH, HO, AN, SR = (
+    RiskCategory.SUICIDAL_IDEATION,
+    RiskCategory.SELF_HARM,
+    RiskCategory.HARM_TO_OTHERS,
+    RiskCategory.ABUSE_NEGLECT,
+    RiskCategory.SUBSTANCE_RELAPSE,
+)
+
+_DIE = rf"(?:kill(?:ing)? {SELF}|end(?:ing)? (?:it all|my (?:own )?life|it|things|everything)|take my (?:own )?life|die|be dead|suicide|hang {SELF}|shoot {SELF})"
+_METHOD = (
+    rf"(?:(?:taking|take|swallow\w*) (?:all |a (?:whole )?(?:bottle|handful|bunch) of )?(?:(?:my|the|all my|all the|those) )?{PILLS}|"
+    r"overdos\w*|jump\w* (?:off|from|in front of)|(?:go|going|drive|driving|drove|walk\w*|step\w*) "
+    r"(?:off|over|into|in front of) (?:the |a )?(?:bridge|rail|railing|edge|cliff|ledge|river|lake|"
+    r"traffic|train|truck|bus)|crash\w* (?:my|the) car|driv\w* (?:my car )?(?:into|off)|hang\w* "
+    rf"{SELF}|shoot\w* {SELF}|slit\w* my|cut\w* my (?:wrists?|throat)|(?:us\w*|put\w*) (?:it|the gun|a "
+    rf"gun) (?:on {SELF}|to my head)|the rope|a noose|the gun|my (?:dad's |father's )?gun|carbon monoxide|"
+    r"the exhaust|the tracks)"
+)
+_PREP = (
+    rf"(?:sav(?:e|ed|ing) up|sav(?:e|ed|ing)|stockpil\w*|hoard\w*|stash\w*|squirrel\w* away)\s+"
+    rf"(?:up\s+)?(?:(?:my|all|some|a lot of|the|of|extra)\s+){{0,2}}{PILLS}"
+)
+
+CUES: dict[RiskCategory, tuple[Cue, ...]] = {
+    SI: (
+        # C-SSRS 6 (behaviour): attempts, aborted attempts, preparatory acts; AFSP warning signs.
+        Cue("behavior", rf"\b(?:tried|attempted|try|tries|trying|attempt) (?:to )?(?:kill(?:ing)? "
+            rf"{ANY_SELF}|end(?:ing)? (?:my|his|her|their) (?:own )?life|take (?:my|his|her) (?:own )?"
+            rf"life|hang {ANY_SELF}|overdose)\b|\battempted suicide\b|\bsuicide attempts?\b"),
+        Cue("behavior", rf"\boverdos\w* on purpose\b|\bon purpose overdos\w*|\bintentional(?:ly)? overdos\w*"),
+        Cue("behavior", rf"\b(?:took|swallowed|downed)\b[^.!?]{{0,40}}\b(?:{PILLS}|bottle)\b[^.!?]{{0,50}}"
+            rf"\b(?:wanted to die|to die|kill {SELF}|end it|on purpose|to not wake up)"),
+        Cue("behavior", r"\balmost (?:jumped|did it|went through with it|pulled the trigger|"
+            r"killed myself|stepped off)|\b(?:stood|standing|sat) (?:on|at) (?:the|a) (?:edge of "
+            r"(?:the|a) )?(?:bridge|ledge|roof|edge|tracks|railing)\b|\bthe (?:rope|noose|gun|"
+            r"pills) (?:was |were )?(?:in my hands?|around my neck)"),
+        Cue("behavior", _PREP),
+        Cue("behavior", r"\b(?:goodbye|suicide|farewell) (?:letters?|notes?|messages?|videos?)\b"),
+        Cue("behavior", r"\b(?:wrote|written|writing|write|left)\b(?: \w+){0,3} (?:letters?|notes?) "
+            r"to\b[^.!?]{0,40}\b(?:just in case|in case|for after|when I'm gone|after I'm gone)"),
+        Cue("behavior", r"\b(?:giv\w+|gave) away (?:all |most |some )?(?:of )?my (?:stuff|things|"
+            r"belongings|possessions|\w+ collection)|\bgiv\w+ my (?:stuff|things|belongings|"
+            r"possessions) away|\b(?:put\w*|get\w*|got) my affairs in order\b"),
+        Cue("behavior", r"\b(?:gave|giving|give|given) (?:away )?my \w+(?: \w+)? to\b", context=True),
+        Cue("behavior", r"\bsay(?:ing)? (?:my )?goodbyes?\b(?: to (?:people|everyone|everybody|friends|"
+            r"family|my (?:friends|family)|old friends))?|\bsaid (?:my )?goodbyes?\b", context=True),
+        Cue("behavior", r"\bsay(?:ing)? goodbye to (?:people|everyone|everybody|friends|my friends|"
+            r"my family|old friends)\b"),
+        Cue("behavior", r"\b(?:looked up|look up|looking up|googled|googling|research\w*|read up on|"
+            r"search\w*)\b[^.!?]{0,60}\b(?:how (?:many|much)\b[^.!?]{0,40}\b(?:take|kill|die|lethal|"
+            r"fatal)|how to (?:kill|die|hang|overdose|end it)|lethal|fatal dose|painless|ways to die|"
+            r"suicide|noose)"),
+        Cue("behavior", rf"\b(?:bought|buying|buy|got|getting|purchased|ordered)\b (?:myself )?(?:a |some )?"
+            rf"(?:gun|pistol|handgun|rifle|rope|noose|{PILLS})\b[^.!?]{{0,50}}\b(?:a way out|way out|"
+            rf"for myself|to end|in case|for when)"),
+        # C-SSRS 5 (plan): details worked out; (future intent with a time or place: see grading).
+        Cue("plan", rf"\b(?:have|had|got|made|make|making|came up with|worked out|figured out|picked|"
+            rf"chose|chosen|set|decided on)\b (?:a |the |my )?(?:plan|date|day|time|place|spot|method|"
+            rf"way)\b[^.!?]{{0,30}}\b(?:to )?{_DIE}"),
+        Cue("plan", r"\b(?:have|got|made) a plan\b|\b(?:know|decided|figured out|worked out|planned) "
+            r"(?:exactly )?(?:when and (?:how|where)|how and when|where and when|when and where|"
+            r"where and how|how and where)\b", context=True),
+        # C-SSRS 4 (intent).
+        Cue("intent", rf"\b(?:going to|gonna|will|'ll|plan(?:ning)? to|intend to|about to|ready to|"
+            rf"decided to|want to go through with)\s+(?:\w+\s+){{0,2}}?(?:kill(?:ing)? {SELF}|end (?:it all|"
+            rf"my (?:own )?life|it)|take my (?:own )?life|hang {SELF}|shoot {SELF}|do it|go through "
+            rf"with it)\b", context=True),
+        Cue("intent", rf"\b(?:going to|gonna|will|'ll|plan(?:ning)? to|intend to|about to|ready to|"
+            rf"decided to)\s+(?:\w+\s+){{0,2}}?(?:kill(?:ing)? {SELF}|end my (?:own )?life|take my "
+            rf"(?:own )?life|hang {SELF}|shoot {SELF})\b"),
+        Cue("intent", rf"\bcan(?:'t|not| not) (?:keep|stay) (?:{SELF} )?safe\b|\bnot (?:sure|certain) "
+            rf"(?:that )?I can (?:keep|stay) (?:{SELF} )?safe|\bdon't think I can (?:keep|stay) (?:{SELF} )?"
+            rf"safe\b|\bdon't trust {SELF}\b[^.!?]{{0,25}}"
+            rf"\b(?:alone|tonight|safe)"),
+        Cue("intent", r"\b(?:I would|I'd|I will|I'll|I might) act on (?:it|them|these thoughts)"),
+        # C-SSRS 3 (method).
+        Cue("method", rf"\b(?:think|thinking|thought|imagine|imagined|imagining|picture|pictured|"
+            rf"fantasi[sz]e\w*|wonder\w*|dream\w*|consider\w*)\b(?: about| of)?(?: \w+){{0,4}}? {_METHOD}"),
+        Cue("method", rf"\bhow easy it would be to\b[^.!?]{{0,12}}{_METHOD}|\b(?:the rope|the gun|the "
+            rf"pills|that rope|a noose)\b[^.!?]{{0,40}}\b(?:would work|would do it)"),
+        Cue("method", rf"\bus\w* (?:it|the gun|a gun|the rope|a knife) on {SELF}\b"),
+        # C-SSRS 2 (non-specific active thoughts).
+        Cue("active_thoughts", r"\bsuicid\w*|\bunaliv\w*|\bkms\b"),
+        Cue("active_thoughts", rf"\bkill(?:s|ed|ing)? {SELF}|\b(?:hang|hanging|hanged|shoot|shooting|"
+            rf"drown|drowning|poison|poisoning) {SELF}"),
+        Cue("active_thoughts", r"\b(?:end|ending|take|taking|took) (?:my|his|her|their) (?:own )?life\b"),
+        Cue("active_thoughts", r"\bend(?:ing)? (?:it all|everything)\b|\bend(?:ing)? (?:it|things)\b"
+            r"(?! (?:with|between|off|early|on|there|here|now and|for the|at))"),
+        Cue("active_thoughts", r"\bthoughts? (?:of|about) (?:death|dying|ending it|not being alive)\b"),
+        # C-SSRS 1 (wish to be dead) and AFSP "burden", "no reason to live".
+        Cue("wish_to_die", r"\bwant(?:s|ed|ing)? to die\b|\bwanna die\b"),
+        Cue("wish_to_die", r"\bwish(?:ed|ing)? (?:I|I'd|that I) (?:was|were|had|could|would|'d)? ?(?:just )?"
+            r"(?:be |been )?(?:dead|die|died|never been born|disappear forever|not wake up|never wake up)"),
+        Cue("wish_to_die", r"\b(?:hop(?:e|ed|ing)|pray(?:ed|ing)?) (?:that )?I (?:just )?(?:don't|won't|"
+            r"never|wouldn't|didn't) wake up|\b(?:go|went|fall|fell) (?:to )?sleep and (?:just )?(?:not|"
+            r"never) wake up|\b(?:God|he|something|someone) (?:would|will|to|could) (?:just )?take me\b"),
+        Cue("wish_to_die", r"\bbetter off (?:dead|without me|if I (?:was|were|wasn't|weren't|was not|"
+            r"were not) (?:gone|dead|around|here)|with me gone|if I died)"),
+        Cue("wish_to_die", r"\b(?:easier|better)(?: for everyone)? if I (?:just )?(?:wasn't|weren't|was not|"
+            r"were not|didn't exist|died|disappeared)\b(?: here| around| alive| anymore)?"),
+        Cue("wish_to_die", r"\b(?:don't|do not|didn't|no longer|not sure I|never) (?:want|wanna) to "
+            r"(?:live|be alive|exist|go on|wake up|be here anymore)\b|\bdon't wanna (?:live|be alive|"
+            r"exist|wake up)\b"),
+        Cue("wish_to_die", r"\b(?:rather|sooner) be dead\b|\bdon't (?:really )?care (?:if|whether) I "
+            r"(?:live|die|wake up)\b|\bwouldn't mind (?:dying|being dead|if I died|if I didn't wake)|"
+            r"\b(?:hit|killed) me\b[^.!?]{0,25}\bwouldn't (?:mind|care)\b"),
+        Cue("wish_to_die", r"\bno (?:reason|point) (?:to live|in living|living|to go on|in going on|"
+            r"in being alive|being here)\b|\bnothing (?:left )?to live for\b|\bnot worth living\b|"
+            r"\btired of (?:living|being alive|life)\b"),
+        Cue("wish_to_die", r"\b(?:I'm|I am|I feel like|feel like|being|I've become) (?:such |just |a "
+            r"big |nothing but )*(?:a )?burden\b|\bburden (?:on|to) (?:everyone|everybody|my|them)\b"),
+        Cue("wish_to_die", r"\bwish (?:it|everything|this) (?:was|were|would be) (?:all )?over\b", context=True),
+        Cue("wish_to_die", r"\bwish(?:ed|ing)? I (?:was|were) dead\b|\bwish I (?:could )?die\b"),
+        Cue("wish_to_die", r"\b(?:no one|nobody) would (?:even )?(?:miss me|notice (?:if I|I was|I'm)|care "
+            r"if I (?:died|was gone|disappeared|wasn't here))"),
+    ),
+    SH: (
+        Cue("behavior", r"\bself[- ]?(?:harm\w*|injur\w*|mutilat\w*)"),
+        Cue("behavior", rf"\b(?:cut|cuts|cutting|burn|burns|burned|burnt|burning|hurt|hurts|hurting|harm|"
+            rf"harms|harmed|harming|hit|hits|hitting|punch|punched|punching|scratch\w*|bite|bit|biting|"
+            rf"starv\w*|punish\w*|carv\w*|bang\w*|slap\w*|pinch\w*) {ANY_SELF}"),
+        Cue("behavior", r"\b(?:cut|cuts|cutting|carv\w*|scratch\w*|burn\w*|slic\w*|scrap\w*) (?:on |into )?"
+            r"(?:my|her|his) (?:arms?|wrists?|legs?|thighs?|stomach|skin|hips?|ankles?|forearms?)\b"),
+        Cue("behavior", r"\b(?:took|take|taking|put|putting) (?:a|the|my) (?:razor|blade|knife|lighter|"
+            r"cigarette|scissors) to (?:my|her|his)\b"),
+        Cue("behavior", r"\b(?:bang\w*|hit\w*|slam\w*) my head (?:against|on|into)\b"),
+        Cue("behavior", r"\buntil (?:it|they|I|my \w+) (?:bled|bleed|bleeds|bruised|was bleeding)\b"),
+        Cue("behavior", r"\bpunch\w* (?:the |a |my )?(?:walls?|doors?|mirror)\b"),
+        Cue("behavior", r"\b(?:cutting|burning|hurting myself|harming myself) again\b|\bcut again\b"),
+        Cue("behavior", r"\b(?:used to|started|start|stopped|been|was|keep|kept|I|I've|I'd) (?:cutting|cut|"
+            r"burning)\b(?=\s*(?:[.,!?;]|$|again|in |when |after |before |at |because |since |every |for |"
+            r"to cope|to feel|on my|a lot|sometimes|once|twice))"),
+        Cue("behavior", r"\b(?:haven't|hadn't|didn't|don't|won't|not|stopped|skip\w*|refus\w*)\b "
+            r"(?:\w+ )?(?:eat|eaten|eating|meals?)\b", context=True),
+        Cue("behavior", r"\bstarv\w*\b|\bskip\w* meals\b", context=True),
+        Cue("urges", rf"\b(?:urges?|want\w*|tempt\w*|itch\w*|think\w* about|thought about|close to|almost|"
+            rf"feel like|felt like)\b (?:to )?(?:(?:cut|cutting|burn|burning|scratch\w*)\b(?! (?:my|his|her|"
+            rf"the|a|an|him|them|it|some|off|out|up|down|back|class|school|ties|\w+'s)\b)|(?:cut|cutting|"
+            rf"burn|burning|hurt|hurting|harm|harming|hit|hitting|scratch\w*) {SELF})"),
+    ),
+    HO: (
+        Cue("ideation", r"\bhomicid\w*"),
+        Cue("ideation", rf"\b(?:want|wanted|wanna|wanting|feel like|felt like|fantasi[sz]\w*|think\w* "
+            rf"about|thought about|thoughts (?:of|about)|urges? to|dream\w* about|could)\b (?:\w+ )?"
+            rf"(?:to )?(?:{HARM_VERB}|kill\w*|hurt\w*|harm\w*|stab\w*|shoot\w*|strangl\w*|chok\w*|"
+            rf"beat\w*|punch\w*|attack\w*|poison\w*|smother\w*) (?:up )?{OTHER}"),
+        Cue("threat", rf"\b(?:I'll|I will|I'm going to|I'm gonna|I am going to|going to|gonna|I swear I'll)\s+"
+            rf"(?:\w+\s+)?{HARM_VERB} {OTHER}|\bbeat the (?:hell|crap|shit|life|living daylights) out of "
+            rf"{OTHER}|\bmake (?:{OTHER}) (?:suffer|pay for)\b|\b(?:he's|she's|they're|\w+'s) (?:going to|"
+            r"gonna) (?:pay|regret it)\b"),
+        Cue("plan", rf"\b(?:keep|kept|got|have|carry|carrying|bought|bring|bringing|take|taking|with)\b"
+            rf"[^.!?]{{0,30}}\b{WEAPON}\b[^.!?]{{0,40}}\b(?:for when I see|when I see|for (?:him|her|them)\b|"
+            rf"to (?:his|her|their) (?:house|place|work))"),
+        Cue("plan", rf"\b(?:going|go|went|drive|driving)\b(?: over)? to (?:\w+'s|his|her|their) (?:place|"
+            rf"house|work|apartment|office)\b[^.!?]{{0,30}}\bwith (?:a|my|his|the|\w+'s) (?:[\w']+ )?{WEAPON}"),
+        Cue("plan", rf"\b(?:wait\w*|lie in wait) for (?:him|her|them|\w+)\b[^.!?]{{0,40}}\bwith (?:a|my|the) "
+            rf"(?:\w+ )?{WEAPON}|\bknow where (?:he|she|they) (?:lives?|parks?|works?)\b", context=True),
+        Cue("behavior", rf"\bI (?:(?!(?:never|not|don't|didn't|won't|wouldn't|couldn't|can't)\b)[\w']+ ){{0,2}}?(?:hit|punched|slapped|smacked|choked|strangled|stabbed|shot|"
+            rf"pushed|shoved|kicked|beat|attacked|hurt|shook|threw \w+ at) (?:{OTHER})\b"),
+        Cue("behavior", r"\bbroke (?:his|her|their) (?:nose|jaw|arm|ribs?)\b"),
+        Cue("intrusive_thoughts", rf"\b(?:intrusive|flash(?:es)?|images?|pictures?|picture|picturing|"
+            rf"thought (?:pops|comes|came|popped)|what if I)\b[^.!?]{{0,60}}\b(?:{HARM_VERB}\w*|dropp?\w*|"
+            rf"throw\w*|push\w*|stabbing|drowning|smothering|putting a pillow)\b"),
+        Cue("intrusive_thoughts", rf"\b(?:thought|idea) (?:that )?I (?:could|might|would) "
+            rf"(?:{HARM_VERB}|drop|throw|push)\b"),
+        Cue("intrusive_thoughts", r"\bpillow over (?:her|his|the baby's|their) face\b"),
+    ),
+    AN: (
+        Cue("current", r"\b(?:molest\w*|rap(?:e|ed|ing)|incest|fondl\w*|groom(?:ed|ing))\b"),
+        Cue("current", r"\bsexual(?:ly)? (?:abus\w*|assault\w*|touch\w*)|\bchild porn\w*"),
+        Cue("current", r"\b(?:touch|touches|touched|touching) (?:me|her|him|them|us|my \w+)\b[^.!?]{0,30}"
+            r"\b(?:inappropriately|down there|private|at night|under|wrong|where)|\bcomes? into my room "
+            r"at night\b|\bmade (?:me|her|him|my \w+) touch (?:him|her|them)\b|\b(?:his|her) hands all "
+            r"over (?:me|my \w+|her|him)\b|\bforced (?:me|her|him|my \w+) to (?:have sex|do|touch|watch)"),
+        Cue("current", r"\babus(?:e|ed|es|ing|ive|er|ers)\b|\b(?:domestic|family|intimate partner) violence\b"),
+        Cue("current", rf"\b(?:hit|hits|hitting|beat|beats|beating|punch\w*|kick\w*|slap\w*|chok\w*|shov\w*|"
+            rf"strangl\w*|smack\w*|whip\w*|throws? \w+ at|threw \w+ at) (?:all of |both of )?(?:me|us|{CHILD})\b"),
+        Cue("current", r"\bgrab\w* (?:me|her|him|us) by the (?:throat|neck|hair|arm)|\bpinn\w* me\b|"
+            r"\bby the throat\b"),
+        Cue("current", r"\b(?:said|says|told me|threaten\w*|swore|swears)\b[^.!?]{0,20}\b(?:he'd|she'd|he "
+            r"would|she would|he'll|she'll|he's going to|she's going to|to) (?:kill|hurt|beat|hit) "
+            r"(?:me|us|the kids|my \w+)\b"),
+        Cue("current", r"\b(?:takes|took|keeps|controls) (?:all of |my )?(?:whole )?(?:paycheck|money|phone|"
+            r"car keys|passport)\b|\bwon't let me (?:see|talk to|call) (?:my )?(?:friends|family)|\bwon't "
+            r"let me leave\b|\blocks? me (?:in|out)\b|\bafraid (?:to go|of going) home\b"),
+        Cue("reportable", rf"\b(?:leaves|left|leave|leaving) (?:the kids|my kids|the children|my children|"
+            rf"{CHILD}|him|her|them)\b(?: \w+){{0,2}} (?:alone|home alone|by (?:him|her|them)sel(?:f|ves)|"
+            rf"unsupervised|in the car)\b"),
+        Cue("reportable", rf"\block\w* (?:him|her|them|my \w+|the kids)(?: \w+){{0,2}} in (?:his|her|their|"
+            rf"the|a) (?:room|closet|basement|house|garage|cage)|\bwon't let (?:her|him|them|mom|dad|my "
+            rf"\w+) (?:leave|out of) the (?:house|room)|\bkeeps? (?:her|him|them) locked\b"),
+        Cue("reportable", rf"\b(?:taking|took|takes|steal\w*|stole|us(?:ing|es|ed)|spend\w*|cash\w*|drain\w*)"
+            rf"\b (?:all of )?(?:{ELDER}|\w+'s|her|his) (?:\w+ )?(?:pension|money|savings|social security|"
+            rf"checks?|account|benefits|cards?)|\b(?:money|cash) (?:out of|from) (?:her|his|\w+'s) "
+            rf"(?:account|purse|wallet|savings)"),
+        Cue("reportable", r"\b(?:soiled|dirty|wet) (?:bed|diapers?|sheets|clothes)\b|\bbed ?sores?\b"),
+        Cue("reportable", rf"\b(?:mom|dad|mother|father|parents?|she|he)(?:'s| has| have| had)? been gone "
+            rf"(?:since|for)\b|\bno food in the house\b", context=True),
+        Cue("reportable", rf"\b(?:child|elder) (?:abuse|neglect)\b|\bneglect(?:s|ed|ing)? (?:the kids|my kids|"
+            rf"the children|{CHILD}|him|her|them)\b|\bneglectful\b"),
+        Cue("current", r"\b(?:hit|hits|hitting|beat|beats|beating|punch\w*|kick\w*|slap\w*|chok\w*|shov\w*|"
+            r"smack\w*|pinch\w*|yell\w* at|scream\w* at) (?:him|her|them)\b", context=True),
+    ),
+    SR: (
+        Cue("relapse", r"\brelaps(?:e|ed|es|ing)\b"),
+        Cue("relapse", rf"\b(?:went|go|going|gone|got|been|slid|slipped|fell) back (?:to|on|into) "
+            rf"(?:the |my )?(?:{SUBSTANCE}|using|drinking|smoking|shooting up)\b|\bback on (?:the )?{SUBSTANCE}\b|"
+            r"\bwent back out\b"),
+        Cue("relapse", rf"\b{USE_VERB} (?:(?:some |the )?{SUBSTANCE} )?again\b"),
+        Cue("relapse", rf"\b(?:started|start|starting|began) (?:drinking|using|smoking|shooting up|"
+            rf"taking {SUBSTANCE}|doing {SUBSTANCE}) again\b"),
+        Cue("relapse", r"\bpicked up (?:again|last|on|this|over|after|yesterday|the other)\b|\bpicked up "
+            r"a (?:drink|bottle|pipe|needle)\b"),
+        Cue("relapse", r"\b(?:broke|broken|lost|ruined|blew|threw away|reset) (?:my )?(?:sobriety|sober "
+            r"(?:time|date|streak)|clean (?:time|date|streak))|\b(?:fell|fall|falling|fallen) off the "
+            r"wagon\b"),
+        Cue("lapse", rf"\b(?:slipp?(?:ed)?(?: up)?)\b[^.!?]{{0,40}}\b{SUBSTANCE}\b"),
+        Cue("lapse", rf"\b(?:had|took|did|used|smoked|drank) (?:a|one|just one|a couple of|two|a few) "
+            rf"(?:\w+ )?(?:drinks?|beers?|glass\w*|shots?|hits?|lines?|pills?|bumps?)\b", context=True),
+        Cue("relapse", rf"\bgot (?:drunk|loaded|wasted|hammered|high)\b", context=True),
+        Cue("overdose", r"\boverdos(?:e|ed|es|ing)\b|\bOD'?(?:e?d|ing)\b|\btook too much\b|\b(?:narcan|"
+            r"naloxone)\b|\bfound me (?:blue|unconscious|passed out|not breathing)\b"),
+        Cue("use", rf"\b(?:lines?|bumps?|hits?|grams?|bags?) of {ILLICIT}\b|\b{USE_VERB} (?:some |a lot of )?"
+            rf"{ILLICIT}\b(?! again)"),
+        Cue("use", rf"\b(?:taking|took|popping|popped|using) (?:my )?(?:\w+'s) (?:{PILLS}|{ILLICIT})\b"),
+        Cue("use", r"\b(?:a fifth|a bottle|a handle|a case|a six-pack|\d+ beers|twelve beers)\b(?: of \w+)? "
+            r"(?:a|every|each|per) (?:night|day)\b"),
+    ),
+}
+
+#: The turn talks about the risk itself: needed by the context-only cues above.
+CONTEXT: dict[RiskCategory, str] = {
+    SI: rf"\bsuicid\w*|\b(?:kill|killing) {SELF}|\bend(?:ing)? (?:it|my life|it all|things)\b|\bdie\b|"
+    rf"\bdead\b|\bdying\b|\bway out\b|\bwon't (?:be )?need\w*|\bwon't be (?:around|here)\b|"
+    rf"\bwhen I'm gone\b|\bafter I'm gone\b|\bremember me\b|\bsomething to remember\b|\bgoodbye\b|"
+    rf"\bfor good\b|\bno longer be\b|\bnot be here\b|\bburden\b|\bnot wake up\b",
+    SH: r"\bdeserve\b|\bpunish\w*|\bon purpose\b|\bto feel (?:something|better|pain)\b|\bhurt myself\b",
+    HO: rf"\b(?:kill|hurt|stab|shoot|beat|attack|make) (?:him|her|them)\b|\bhe won't see it coming\b|{WEAPON}",
+    AN: rf"{CHILD}|\b{ELDER}|\blittle (?:brother|sister)\b|\bhaven't eaten\b|\bhungry\b",
+    SR: r"\bsober\w*|\bclean\b|\bsobriety\b|\bafter (?:\w+ ){0,2}(?:days|weeks|months|years)\b|\bfirst "
+    r"time in\b|\bchip\b|\brecovery\b|\bmeetings?\b|\bsponsor\b|\bAA\b|\bNA\b|\brelaps\w*",
+}
+
+#: Turns that say an attempt or threat is meant (C-SSRS 4: some intent to act).
+INTENT_RE = re.compile(
+    r"\bI (?:really )?mean it\b|\bI'm (?:dead )?serious\b|\bnot (?:just )?saying (?:it|that)\b|"
+    r"\bactually going to\b|\bthis time\b",
+    re.I,
+)
+#: A time or place that makes an intent a plan (C-SSRS 5).
+SPECIFICS_RE = re.compile(
+    r"\b(?:on|this|next|by) (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend|week)\b|"
+    r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)(?: night| morning)?\b|\btonight\b|"
+    r"\btomorrow\b|\bafter (?:everyone|the kids|my \w+|the \w+)\b|\bwhen (?:my|everyone|the)\b|"
+    r"\bin the (?:garage|basement|car|woods|bathroom|shed)\b|\b(?:drive|go|going) (?:out )?to the\b",
+    re.I,
+)
