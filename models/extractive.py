@@ -40,12 +40,12 @@ _SALIENT = frozenset(
     stressed stress tired exhausted hard difficult hurt guilty ashamed lonely alone overwhelmed hate
     want need can't cannot couldn't sleep drink drinking drunk use using craving cravings urge urges
     better worse miss lost scared cry crying fight argue family work job wife husband partner kids
-    mother father mom dad pain help stop change""".split()
+    mother father mom dad pain help stop change""".split()  # noqa: SIM905 (a word list reads better)
 )
 _STOP = frozenset(
     """i i'm i've me my you your it it's the a an and or but so to of in on at for with that this
     is was were be been just like um uh yeah yes no okay ok know mean really kind sort of then
-    there they he she we what how do did don't not have has had get got go going""".split()
+    there they he she we what how do did don't not have has had get got go going""".split()  # noqa: SIM905
 )
 #: Words of the client's turns that name a theme, and the theme's name in a note.
 THEMES = {
@@ -89,7 +89,7 @@ def _pick(
 
 
 def _sentences(turns: Sequence[Turn], keep: Callable[[str], bool]) -> list[tuple[int, str]]:
-    out = []
+    out: list[tuple[int, str]] = []
     for turn in turns:
         for sentence in sentences(turn.text):
             if keep(sentence):
@@ -161,7 +161,9 @@ def extract_sections(
     title = clinician_title(turns)
     done = describe(detect(turns), title)
     # DAP's data section holds the client's words and what the therapist did: share ~110 words.
-    said = client_words(client, SECTION_WORDS if note_format != NoteFormat.DAP else max(25, 110 - word_count(done)))
+    said = client_words(
+        client, SECTION_WORDS if note_format != NoteFormat.DAP else max(25, 110 - word_count(done))
+    )
     report = _quote("In the client's words (extracted)", said) or (
         "No client statements were identified in the transcript (extracted)."
     )

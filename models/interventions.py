@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from models.text import Turn, is_clinician, normalize, parse_turns, sentences, word_count
 
 #: Words that open a spoken sentence without changing what it does ("So, what ...").
-_FILLER = re.compile(r"^(?:(?:so|and|but|okay|ok|well|now|then|um+|uh+|right|alright|yeah|mm+|hmm+|mhm)\b[,.]?\s*)+", re.I)
+_FILLER = re.compile(
+    r"^(?:(?:so|and|but|okay|ok|well|now|then|um+|uh+|right|alright|yeah|mm+|hmm+|mhm)\b[,.]?\s*)+", re.I
+)
 #: Topics a psychoeducation or pros-and-cons sentence may name (only when the sentence holds them).
 _TOPICS = (
     "anxiety", "panic", "worry", "sleep", "insomnia", "depression", "low mood", "mood", "grief",
@@ -86,58 +88,104 @@ TECHNIQUES: tuple[Technique, ...] = (
         "open_questions",
         min_count=2,
         questions_only=True,
-        openers=("what", "how", "why", "in what ways?", "tell me", "describe", "walk me through",
-                 "can you (?:tell|say|describe|walk)", "could you (?:tell|say|describe|walk)",
-                 "where", "when you", "which"),
+        openers=(
+            "what",
+            "how",
+            "why",
+            "in what ways?",
+            "tell me",
+            "describe",
+            "walk me through",
+            "can you (?:tell|say|describe|walk)",
+            "could you (?:tell|say|describe|walk)",
+            "where",
+            "when you",
+            "which",
+        ),
         exclude=(r"^(?:how are you|how's it going|how are things)\W*\?$",),
         # "If you imagine a year from now, what does that look like?": the last clause asks.
         patterns=(r",\s*(?:what|how|why)\b[^,]*\?$",),
     ),
     Technique(
         "reflections",
-        (r"^(?:it )?(?:sounds|seems|feels) (?:like|as if|as though)\b", r"^(?:it )?sounds (?:really |very |pretty )?\w+",
-         r"^what i(?:['’]m| am)? hear(?:ing)?\b", r"^i hear (?:you|that)\b", r"^(?:so )?you(?:['’]re| are) (?:feeling|saying|"
-         r"worried|wondering|noticing|not sure|torn|tired|scared|afraid|frustrated|angry|sad|hoping|stuck|caught)\b",
-         r"^you(?:['’]ve| have) (?:been|noticed|found|started|had)\b", r"^you (?:feel|felt|want|wanted|don['’]t want|"
-         r"really|also|care|miss|wish|see|noticed|found|said|mentioned)\b", r"^part of you\b",
-         r"^on (?:the )?one hand\b", r"^(?:so )?it['’]s like\b", r"^(?:so )?for you\b",
-         # Any statement about the client ("You keep it out of the house."), directives aside.
-         r"^you(?:['’](?:re|ve|d))?\s+\w+[^?]*[.!…]?$"),
+        (
+            r"^(?:it )?(?:sounds|seems|feels) (?:like|as if|as though)\b",
+            r"^(?:it )?sounds (?:really |very |pretty )?\w+",
+            r"^what i(?:['’]m| am)? hear(?:ing)?\b",
+            r"^i hear (?:you|that)\b",
+            r"^(?:so )?you(?:['’]re| are) (?:feeling|saying|"
+            r"worried|wondering|noticing|not sure|torn|tired|scared|afraid|frustrated|angry|sad|hoping"
+            r"|stuck|caught)\b",
+            r"^you(?:['’]ve| have) (?:been|noticed|found|started|had)\b",
+            r"^you (?:feel|felt|want|wanted|don['’]t want|"
+            r"really|also|care|miss|wish|see|noticed|found|said|mentioned)\b",
+            r"^part of you\b",
+            r"^on (?:the )?one hand\b",
+            r"^(?:so )?it['’]s like\b",
+            r"^(?:so )?for you\b",
+            # Any statement about the client ("You keep it out of the house."), directives aside.
+            r"^you(?:['’](?:re|ve|d))?\s+\w+[^?]*[.!…]?$",
+        ),
         min_count=2,
         exclude=(_DIRECTIVE,),
     ),
     Technique(
         "affirmations",
-        (r"\b(?:took|takes|showed|shows) (?:a lot of |real |some )?(?:courage|strength|guts|honesty|effort)\b",
-         r"\bwell done\b", r"\bgood for you\b", r"\byou should be proud\b", r"\bi(?:['’]m| am) (?:really )?(?:impressed|proud)\b",
-         r"\bi (?:really )?(?:appreciate|admire|respect) (?:your|how|that you|you)\b",
-         r"\bthat['’]s (?:a |an )?(?:real |big |huge |great |important |impressive )(?:step|achievement|change|"
-         r"progress|effort|insight|strength|win)\b", r"\byou(?:['’]ve| have) (?:worked|tried) (?:really )?hard\b",
-         r"\byou(?:['’]re| are) (?:clearly |really )?(?:someone who|a (?:caring|committed|determined|resourceful))\b",
-         r"\b(?:says|shows) a lot about you\b", r"\bthat['’]s a strength\b", r"\b(?:real|a lot of) strength\b",
-         r"^that['’]s (?:a |an )?(?:really )?(?:important|lovely|good|great|wonderful|helpful|powerful|brave|honest)"
-         r" (?:thing|image|point|idea|insight|question|observation|plan|step|choice|decision)\b",
-         r"^(?:that )?sounds (?:really )?(?:thoughtful|wise|sensible|like a (?:good|great|solid|wise|sensible))\b",
-         r"^you(?:['’]ve| have) (?:done|managed) (?:it|this|that|hard things)\b"),
+        (
+            r"\b(?:took|takes|showed|shows) (?:a lot of |real |some )?(?:courage|strength|guts|honesty"
+            r"|effort)\b",
+            r"\bwell done\b",
+            r"\bgood for you\b",
+            r"\byou should be proud\b",
+            r"\bi(?:['’]m| am) (?:really )?(?:impressed|proud)\b",
+            r"\bi (?:really )?(?:appreciate|admire|respect) (?:your|how|that you|you)\b",
+            r"\bthat['’]s (?:a |an )?(?:real |big |huge |great |important |impressive )(?:step|achievement"
+            r"|change|"
+            r"progress|effort|insight|strength|win)\b",
+            r"\byou(?:['’]ve| have) (?:worked|tried) (?:really )?hard\b",
+            r"\byou(?:['’]re| are) (?:clearly |really )?(?:someone who|a (?:caring|committed|determined"
+            r"|resourceful))\b",
+            r"\b(?:says|shows) a lot about you\b",
+            r"\bthat['’]s a strength\b",
+            r"\b(?:real|a lot of) strength\b",
+            r"^that['’]s (?:a |an )?(?:really )?(?:important|lovely|good|great|wonderful|helpful|powerful"
+            r"|brave|honest)"
+            r" (?:thing|image|point|idea|insight|question|observation|plan|step|choice|decision)\b",
+            r"^(?:that )?sounds (?:really )?(?:thoughtful|wise|sensible|like a (?:good|great|solid|wise"
+            r"|sensible))\b",
+            r"^you(?:['’]ve| have) (?:done|managed) (?:it|this|that|hard things)\b",
+        ),
     ),
     Technique(
         "summaries",
-        (r"\blet me (?:summari[sz]e|recap|pull|see if i|make sure i|check (?:that |if )?i)\b",
-         r"\b(?:to|just to) (?:summari[sz]e|recap|sum (?:it |this |that )?up|pull (?:it|this|that|these|things) together)\b",
-         r"\bin summary\b", r"\bif i (?:put|pull) (?:this|that|it|these|all)\b", r"\bso far (?:you['’]ve|we['’]ve|i['’]ve)\b",
-         r"\bwhat i['’]ve heard (?:so far|today)\b", r"\bif i['’]ve got (?:this|that|it) right\b",
-         r"\blet me see if i['’]ve got\b", r"\blooking back (?:at|over) (?:today|this session|our)\b",
-         r"^(?:so )?you(?:['’]ve| have) (?:talked|spoken|mentioned|said|told me|described)\b.*,.*,"),
+        (
+            r"\blet me (?:summari[sz]e|recap|pull|see if i|make sure i|check (?:that |if )?i)\b",
+            r"\b(?:to|just to) (?:summari[sz]e|recap|sum (?:it |this |that )?up|pull (?:it|this|that|these"
+            r"|things) together)\b",
+            r"\bin summary\b",
+            r"\bif i (?:put|pull) (?:this|that|it|these|all)\b",
+            r"\bso far (?:you['’]ve|we['’]ve|i['’]ve)\b",
+            r"\bwhat i['’]ve heard (?:so far|today)\b",
+            r"\bif i['’]ve got (?:this|that|it) right\b",
+            r"\blet me see if i['’]ve got\b",
+            r"\blooking back (?:at|over) (?:today|this session|our)\b",
+            r"^(?:so )?you(?:['’]ve| have) (?:talked|spoken|mentioned|said|told me|described)\b.*,.*,",
+        ),
     ),
     Technique(
         "validation",
-        (r"\b(?:that|it|this) makes (?:a lot of |complete |total |perfect |so much )?sense\b",
-         r"\b(?:it['’]s|that['’]s|it is|that is) (?:completely |totally |really |very |so |entirely )?"
-         r"(?:understandable|normal|natural|valid|okay to feel|ok to feel)\b",
-         r"\banyone (?:would|might) (?:feel|be|struggle)\b", r"\bno wonder\b",
-         r"\bi can (?:see|understand|imagine) (?:why|how)\b",
-         r"^(?:that|it) sounds (?:really |so |very |incredibly |pretty )?(?:hard|difficult|painful|tough|exhausting|"
-         r"frustrating|overwhelming|scary|lonely|heavy|upsetting)\b", r"\bi['’]m (?:so |really )?sorry (?:for|about|to hear|that)\b"),
+        (
+            r"\b(?:that|it|this) makes (?:a lot of |complete |total |perfect |so much )?sense\b",
+            r"\b(?:it['’]s|that['’]s|it is|that is) (?:completely |totally |really |very |so |entirely )?"
+            r"(?:understandable|normal|natural|valid|okay to feel|ok to feel)\b",
+            r"\banyone (?:would|might) (?:feel|be|struggle)\b",
+            r"\bno wonder\b",
+            r"\bi can (?:see|understand|imagine) (?:why|how)\b",
+            r"^(?:that|it) sounds (?:really |so |very |incredibly |pretty )?(?:hard|difficult|painful|tough"
+            r"|exhausting|"
+            r"frustrating|overwhelming|scary|lonely|heavy|upsetting)\b",
+            r"\bi['’]m (?:so |really )?sorry (?:for|about|to hear|that)\b",
+        ),
     ),
     Technique(
         "scaling",
@@ -145,91 +193,169 @@ TECHNIQUES: tuple[Technique, ...] = (
     ),
     Technique(
         "psychoeducation",
-        (r"\bwhat we know (?:about|is)\b", r"\bresearch (?:shows|suggests|tells)\b",
-         r"\b(?:it['’]s|it is|that['’]s|that is) (?:really |very |quite |actually )?(?:common|normal) (?:for|to|in|when|after)\b",
-         r"\b(?:a lot of|many|most) people (?:who|with|find|experience|feel|notice|go through|in)\b",
-         r"\b(?:is|are) (?:called|known as)\b", r"\bfight[- ]or[- ]flight\b", r"\b(?:the )?(?:body['’]s|brain['’]s) (?:alarm|way)\b",
-         r"\bcycle of (?:anxiety|avoidance|panic|depression|worry)\b", r"\b(?:cognitive|cbt) (?:model|triangle)\b",
-         r"\bthoughts,? feelings,? and (?:behaviou?rs|actions)\b", r"\bsleep hygiene\b",
-         r"\b(?:alcohol|drinking|caffeine|nicotine|cannabis) (?:is a|acts as|actually|tends to|affects|disrupts|interferes)\b",
-         r"\bavoidance (?:keeps|maintains|makes|tends|feeds)\b", r"\bwhen we avoid\b",
-         r"\b(?:grief|anxiety|panic|depression|worry) (?:is|isn['’]t|doesn['’]t|tends|often|can)\b.{20,}",
-         r"\bpeak(?:s)? and (?:then )?(?:comes? down|falls?|passes?)\b", r"\bwaves?\b.*\b(?:urge|craving|panic|anxiety)\b"),
+        (
+            r"\bwhat we know (?:about|is)\b",
+            r"\bresearch (?:shows|suggests|tells)\b",
+            r"\b(?:it['’]s|it is|that['’]s|that is) (?:really |very |quite |actually )?(?:common"
+            r"|normal) (?:for|to|in|when|after)\b",
+            r"\b(?:a lot of|many|most) people (?:who|with|find|experience|feel|notice|go through|in)\b",
+            r"\b(?:is|are) (?:called|known as)\b",
+            r"\bfight[- ]or[- ]flight\b",
+            r"\b(?:the )?(?:body['’]s|brain['’]s) (?:alarm|way)\b",
+            r"\bcycle of (?:anxiety|avoidance|panic|depression|worry)\b",
+            r"\b(?:cognitive|cbt) (?:model|triangle)\b",
+            r"\bthoughts,? feelings,? and (?:behaviou?rs|actions)\b",
+            r"\bsleep hygiene\b",
+            r"\b(?:alcohol|drinking|caffeine|nicotine|cannabis) (?:is a|acts as|actually|tends to|affects"
+            r"|disrupts|interferes)\b",
+            r"\bavoidance (?:keeps|maintains|makes|tends|feeds)\b",
+            r"\bwhen we avoid\b",
+            r"\b(?:grief|anxiety|panic|depression|worry) (?:is|isn['’]t|doesn['’]t|tends|often|can)\b.{20,}",
+            r"\bpeak(?:s)? and (?:then )?(?:comes? down|falls?|passes?)\b",
+            r"\bwaves?\b.*\b(?:urge|craving|panic|anxiety)\b",
+        ),
     ),
     Technique(
         "cognitive_restructuring",
-        (r"\bevidence\b", r"\b(?:another|other|a different|a more balanced|an alternative) (?:way|explanation|thought|"
-         r"perspective|view|story)\b", r"\b(?:balanced|alternative|helpful|unhelpful) thoughts?\b",
-         r"\bwhat would you (?:say|tell) (?:to )?(?:a|your) (?:friend|sister|brother|colleague)\b",
-         r"\bthinking (?:trap|error|pattern)s?\b", r"\bthought (?:record|distortion)s?\b",
-         r"\b(?:catastrophi[sz]|all[- ]or[- ]nothing|black[- ]and[- ]white|mind[- ]reading|fortune[- ]telling|"
-         r"overgenerali[sz])", r"\bhow (?:likely|realistic|accurate|true) is (?:it|that|this)\b", r"\bautomatic thoughts?\b",
-         r"\bchallenge (?:that|the|this) thought\b", r"\bworst that could happen\b", r"\bbest friend\b.*\bsay\b"),
+        (
+            r"\bevidence\b",
+            r"\b(?:another|other|a different|a more balanced|an alternative) (?:way|explanation|thought|"
+            r"perspective|view|story)\b",
+            r"\b(?:balanced|alternative|helpful|unhelpful) thoughts?\b",
+            r"\bwhat would you (?:say|tell) (?:to )?(?:a|your) (?:friend|sister|brother|colleague)\b",
+            r"\bthinking (?:trap|error|pattern)s?\b",
+            r"\bthought (?:record|distortion)s?\b",
+            r"\b(?:catastrophi[sz]|all[- ]or[- ]nothing|black[- ]and[- ]white|mind[- ]reading"
+            r"|fortune[- ]telling|"
+            r"overgenerali[sz])",
+            r"\bhow (?:likely|realistic|accurate|true) is (?:it|that|this)\b",
+            r"\bautomatic thoughts?\b",
+            r"\bchallenge (?:that|the|this) thought\b",
+            r"\bworst that could happen\b",
+            r"\bbest friend\b.*\bsay\b",
+        ),
     ),
     Technique(
         "ambivalence",
-        (r"\bpros\b", r"\bcons\b", r"\b(?:good|not so good|not-so-good|less good|bad) things about\b",
-         r"\b(?:upsides?|downsides?|benefits?|costs?) (?:of|to)\b", r"\bdecisional balance\b",
-         r"\bpart of you\b", r"\bon (?:the )?one hand\b", r"\bwhat (?:do|would) you (?:like|enjoy|get out of)\b.*\babout\b",
-         r"\bwhat (?:worries|concerns) you (?:about|most about)\b", r"\breasons? (?:to|for) (?:change|changing|stop|"
-         r"stopping|cut|cutting|quit|quitting)\b", r"\bwhat would (?:be|make) (?:different|better) if\b"),
+        (
+            r"\bpros\b",
+            r"\bcons\b",
+            r"\b(?:good|not so good|not-so-good|less good|bad) things about\b",
+            r"\b(?:upsides?|downsides?|benefits?|costs?) (?:of|to)\b",
+            r"\bdecisional balance\b",
+            r"\bpart of you\b",
+            r"\bon (?:the )?one hand\b",
+            r"\bwhat (?:do|would) you (?:like|enjoy|get out of)\b.*\babout\b",
+            r"\bwhat (?:worries|concerns) you (?:about|most about)\b",
+            r"\breasons? (?:to|for) (?:change|changing|stop|"
+            r"stopping|cut|cutting|quit|quitting)\b",
+            r"\bwhat would (?:be|make) (?:different|better) if\b",
+        ),
     ),
     Technique(
         "values",
-        (r"\bvalues\b", r"\bwhat matters\b", r"\bmatters? (?:most |the most )?to you\b",
-         r"\bimportant to you\b", r"\bkind of (?:person|parent|partner|father|mother|dad|mum|mom|friend)\b.*\bbe\b",
-         r"\bwho do you want to be\b"),
+        (
+            r"\bvalues\b",
+            r"\bwhat matters\b",
+            r"\bmatters? (?:most |the most )?to you\b",
+            r"\bimportant to you\b",
+            r"\bkind of (?:person|parent|partner|father|mother|dad|mum|mom|friend)\b.*\bbe\b",
+            r"\bwho do you want to be\b",
+        ),
         exclude=(r"\bscale\b", r"\b(?:zero|0|one|1) (?:to|and) (?:ten|10)\b", r"\bout of (?:ten|10)\b"),
     ),
     Technique(
         "behavioural_activation",
-        (r"\bbehaviou?ral activation\b", r"\bactivity (?:schedule|log|diary|monitoring|plan)\b",
-         r"\b(?:schedule|plan|pick|choose|add) (?:one|some|a few|an|a|two|three)? ?(?:small |pleasant |enjoyable )?"
-         r"(?:activit|pleasant|enjoyable|things? you (?:enjoy|used to))",
-         r"\b(?:things|activities) (?:that )?(?:you )?(?:used to )?(?:enjoy|give you)\b", r"\bmastery\b",
-         r"\bsense of (?:achievement|accomplishment|pleasure)\b"),
+        (
+            r"\bbehaviou?ral activation\b",
+            r"\bactivity (?:schedule|log|diary|monitoring|plan)\b",
+            r"\b(?:schedule|plan|pick|choose|add) (?:one|some|a few|an|a|two|three)? ?(?:small |pleasant "
+            r"|enjoyable )?"
+            r"(?:activit|pleasant|enjoyable|things? you (?:enjoy|used to))",
+            r"\b(?:things|activities) (?:that )?(?:you )?(?:used to )?(?:enjoy|give you)\b",
+            r"\bmastery\b",
+            r"\bsense of (?:achievement|accomplishment|pleasure)\b",
+        ),
     ),
     Technique(
         "exposure",
-        (r"\bexposure\b", r"\b(?:fear|anxiety|exposure) (?:ladder|hierarchy)\b", r"\b(?:step|rung)s? (?:on|up) (?:the|your) ladder\b",
-         r"\bladder\b", r"\bstay (?:in|with) (?:the|that|it) (?:situation|feeling|anxiety)?.*\buntil\b",
-         r"\b(?:instead of|without) (?:avoiding|escaping|leaving|running)\b", r"\b(?:face|facing|approach) (?:the|your|that) fear\b"),
+        (
+            r"\bexposure\b",
+            r"\b(?:fear|anxiety|exposure) (?:ladder|hierarchy)\b",
+            r"\b(?:step|rung)s? (?:on|up) (?:the|your) ladder\b",
+            r"\bladder\b",
+            r"\bstay (?:in|with) (?:the|that|it) (?:situation|feeling|anxiety)?.*\buntil\b",
+            r"\b(?:instead of|without) (?:avoiding|escaping|leaving|running)\b",
+            r"\b(?:face|facing|approach) (?:the|your|that) fear\b",
+        ),
     ),
     Technique(
         "relaxation",
-        (r"\bbreath(?:e|ing|s)?\b", r"\bgrounding\b", r"\b(?:five|5) things you can see\b", r"\b5-4-3-2-1\b",
-         r"\bmuscle relaxation\b", r"\brelax(?:ation)? (?:exercise|technique|skill)s?\b", r"\bmindful(?:ness)?\b",
-         r"\bbody scan\b", r"\bfeet on the floor\b"),
-        exclude=(r"\bout of breath\b", r"\bbreathing (?:problem|difficult)",),
+        (
+            r"\bbreath(?:e|ing|s)?\b",
+            r"\bgrounding\b",
+            r"\b(?:five|5) things you can see\b",
+            r"\b5-4-3-2-1\b",
+            r"\bmuscle relaxation\b",
+            r"\brelax(?:ation)? (?:exercise|technique|skill)s?\b",
+            r"\bmindful(?:ness)?\b",
+            r"\bbody scan\b",
+            r"\bfeet on the floor\b",
+        ),
+        exclude=(
+            r"\bout of breath\b",
+            r"\bbreathing (?:problem|difficult)",
+        ),
     ),
     Technique(
         "safety_planning",
-        (r"\bsafety plan", r"\bcrisis (?:line|number|plan|team|service)\b", r"\bwarning signs?\b",
-         r"\b(?:who|what) (?:could|can|would|will) you (?:call|reach out to|contact|text)\b.*\b(?:if|when)\b",
-         r"\b(?:remove|lock (?:up|away)|secure|get rid of|hand in) (?:the |your |any )?(?:pills|medications?|means|weapons?|"
-         r"firearms?|guns?|knives?|razors?)\b", r"\b988\b", r"\b(?:emergency|a&e|er) (?:room|department|services|number)\b"),
+        (
+            r"\bsafety plan",
+            r"\bcrisis (?:line|number|plan|team|service)\b",
+            r"\bwarning signs?\b",
+            r"\b(?:who|what) (?:could|can|would|will) you (?:call|reach out to|contact|text)\b.*\b(?:if"
+            r"|when)\b",
+            r"\b(?:remove|lock (?:up|away)|secure|get rid of|hand in) (?:the |your |any )?(?:pills"
+            r"|medications?|means|weapons?|"
+            r"firearms?|guns?|knives?|razors?)\b",
+            r"\b988\b",
+            r"\b(?:emergency|a&e|er) (?:room|department|services|number)\b",
+        ),
     ),
     Technique(
         "risk_screening",
-        (r"\bsuicid", r"\b(?:hurt|harm|kill)(?:ing)? yourself\b", r"\bself[- ]harm", r"\bend(?:ing)? your life\b",
-         r"\b(?:want(?:ing)?|wish(?:ing)?) (?:to|you were) (?:die|dead|not (?:be )?here)\b", r"\bnot (?:being|be) here\b",
-         r"\b(?:hurt|harm)(?:ing)? (?:anyone|someone|others|anybody)\b", r"\bsafe (?:at home|right now|to go home)\b",
-         r"\bthoughts (?:of|about) (?:death|dying)\b"),
+        (
+            r"\bsuicid",
+            r"\b(?:hurt|harm|kill)(?:ing)? yourself\b",
+            r"\bself[- ]harm",
+            r"\bend(?:ing)? your life\b",
+            r"\b(?:want(?:ing)?|wish(?:ing)?) (?:to|you were) (?:die|dead|not (?:be )?here)\b",
+            r"\bnot (?:being|be) here\b",
+            r"\b(?:hurt|harm)(?:ing)? (?:anyone|someone|others|anybody)\b",
+            r"\bsafe (?:at home|right now|to go home)\b",
+            r"\bthoughts (?:of|about) (?:death|dying)\b",
+        ),
         exclude=(r"\bsafety plan",),
     ),
     Technique(
         "goal_setting",
-        (r"\bgoals?\b", r"\bwhat would you like to (?:work on|change|get out of|achieve|focus on)\b",
-         r"\b(?:first|small|next|realistic) steps?\b"),
+        (
+            r"\bgoals?\b",
+            r"\bwhat would you like to (?:work on|change|get out of|achieve|focus on)\b",
+            r"\b(?:first|small|next|realistic) steps?\b",
+        ),
     ),
     Technique(
         "homework",
-        (r"\bhomework\b", r"\b(?:worksheet|thought record|log|diary|journal|tracker)\b.*\b(?:week|between|before|next)\b",
-         r"\b(?:this|over the|during the|before (?:next|our next)|between) (?:week|sessions?|now and)\b.*"
-         r"\b(?:try|practi[cs]e|notice|write|keep|track|log|record|fill|complete|read)\b",
-         r"\b(?:try|practi[cs]e|notice|write|keep|track|log|record|fill|complete|read)\b.*"
-         r"\b(?:this|over the|during the|before (?:next|our next)|between) (?:week|sessions?|now and)\b",
-         r"\b(?:before|until|by) (?:next|our next) (?:session|time|week)\b"),
+        (
+            r"\bhomework\b",
+            r"\b(?:worksheet|thought record|log|diary|journal|tracker)\b.*\b(?:week|between|before|next)\b",
+            r"\b(?:this|over the|during the|before (?:next|our next)|between) (?:week|sessions?|now and)\b.*"
+            r"\b(?:try|practi[cs]e|notice|write|keep|track|log|record|fill|complete|read)\b",
+            r"\b(?:try|practi[cs]e|notice|write|keep|track|log|record|fill|complete|read)\b.*"
+            r"\b(?:this|over the|during the|before (?:next|our next)|between) (?:week|sessions?|now and)\b",
+            r"\b(?:before|until|by) (?:next|our next) (?:session|time|week)\b",
+        ),
     ),
 )
 _BY_KEY = {t.key: t for t in TECHNIQUES}
@@ -250,6 +376,13 @@ def therapist_sentences(turns: Iterable[Turn]) -> list[str]:
     return [s for t in turns if is_clinician(t.speaker) for s in sentences(t.text)]
 
 
+_RELAXATION_KINDS = {
+    "breath": "breathing", "ground": "grounding", "relax": "relaxation", "mindful": "mindfulness",
+    "body scan": "mindfulness", "things you can see": "grounding", "feet on": "grounding",
+    "5-4-3": "grounding",
+}  # fmt: skip
+
+
 def _details(key: str, sentence: str) -> list[str]:
     lower = sentence.lower()
     if key == "scaling":
@@ -262,10 +395,7 @@ def _details(key: str, sentence: str) -> list[str]:
         word = " ".join(m.group(1).lower().split()) if m else ""
         return [word] if word and word not in _NOT_WEIGHED else []
     if key == "relaxation":
-        kinds = {"breath": "breathing", "ground": "grounding", "relax": "relaxation", "mindful": "mindfulness",
-                 "body scan": "mindfulness", "things you can see": "grounding", "feet on": "grounding",
-                 "5-4-3": "grounding"}  # fmt: skip
-        return [v for k, v in kinds.items() if k in lower]
+        return [kind for cue, kind in _RELAXATION_KINDS.items() if cue in lower]
     return []
 
 
@@ -294,18 +424,39 @@ def _and(items: Sequence[str]) -> str:
 def _ruler(details: list[str], count: int) -> str:
     if details:
         kinds = _and([d for d in ("importance", "confidence", "readiness") if d in details])
-        return f"{'an' if kinds[0] in 'aeiou' else 'a'} {kinds} ruler" if len(details) == 1 else f"{kinds} rulers"
+        return (
+            f"{'an' if kinds[0] in 'aeiou' else 'a'} {kinds} ruler"
+            if len(details) == 1
+            else f"{kinds} rulers"
+        )
     return "a scaling question" if count == 1 else "scaling questions"
+
+
+#: Techniques named as tools the therapist used, in this order (scaling: see `_ruler`).
+_USED = {
+    "open_questions": "open questions",
+    "reflections": "reflective listening",
+    "affirmations": "affirmations",
+    "summaries": "summaries",
+    "scaling": "",
+    "cognitive_restructuring": "cognitive restructuring",
+    "behavioural_activation": "behavioural activation",
+}
+#: Techniques named by a verb phrase of their own, after the explored topics and psychoeducation.
+_DONE = {
+    "exposure": "planned graded exposure",
+    "risk_screening": "screened for risk",
+    "safety_planning": "reviewed a safety plan",
+    "goal_setting": "set goals with the client",
+    "homework": "assigned homework",
+}
 
 
 def phrases(found: Mapping[str, Found]) -> list[str]:
     """Verb phrases naming the techniques in `found`, in a fixed order (without a subject)."""
-    used = [name for key, name in (("open_questions", "open questions"), ("reflections", "reflective listening"),
-                                   ("affirmations", "affirmations"), ("summaries", "summaries")) if key in found]  # fmt: skip
-    if "scaling" in found:
-        used.append(_ruler(found["scaling"].details, found["scaling"].count))
-    used += [name for key, name in (("cognitive_restructuring", "cognitive restructuring"),
-                                    ("behavioural_activation", "behavioural activation")) if key in found]  # fmt: skip
+    used = [
+        name or _ruler(found[key].details, found[key].count) for key, name in _USED.items() if key in found
+    ]
     out = [f"used {_and(used)}"] if used else []
     if "validation" in found:
         out.append("validated the client's feelings")
@@ -321,19 +472,8 @@ def phrases(found: Mapping[str, Found]) -> list[str]:
         topic = found["psychoeducation"].details
         out.append("provided psychoeducation" + (f" about {_and(topic[:2])}" if topic else ""))
     if "relaxation" in found:
-        kinds = found["relaxation"].details or ["relaxation"]
-        out.append(f"practised {_and(kinds)} skills")
-    if "exposure" in found:
-        out.append("planned graded exposure")
-    if "risk_screening" in found:
-        out.append("screened for risk")
-    if "safety_planning" in found:
-        out.append("reviewed a safety plan")
-    if "goal_setting" in found:
-        out.append("set goals with the client")
-    if "homework" in found:
-        out.append("assigned homework")
-    return out
+        out.append(f"practised {_and(found['relaxation'].details or ['relaxation'])} skills")
+    return out + [phrase for key, phrase in _DONE.items() if key in found]
 
 
 def clinician_title(turns: Sequence[Turn]) -> str:

@@ -34,7 +34,6 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from models.text import MARKER_RE
 from schemas.notes import NoteFormat
 from training_jobs.data import COLUMN_PRESETS, DatasetError, Pair, load_pairs
 from training_jobs.metrics import bleu, mean_scores, rouge_scores, sentence_bleu, unsupported_share
@@ -180,18 +179,24 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line (see the module docstring)."""
     ap = argparse.ArgumentParser(prog="python -m training_jobs.evaluate", description=__doc__.split("\n")[0])
     ap.add_argument(
-        "--model", required=True, action="append", help="model ref: embedded, a GGUF path or name:version; "
-        "repeat to set models side by side"
+        "--model",
+        required=True,
+        action="append",
+        help="model ref: embedded, a GGUF path or name:version; repeat to set models side by side",
     )
     ap.add_argument(
-        "--lora", action="append", help="LoRA adapter GGUF applied on top of the model ('none': no adapter); "
-        "repeat to set adapters of one model side by side, or give one per --model"
+        "--lora",
+        action="append",
+        help="LoRA adapter GGUF applied on top of the model ('none': no adapter); "
+        "repeat to set adapters of one model side by side, or give one per --model",
     )
     ap.add_argument("--profile", help="model profile, overriding the one the model ref implies")
     ap.add_argument("--data", required=True, type=Path, help="CSV file, or a folder of therapy sessions")
     ap.add_argument(
-        "--preset", default="own", choices=[*sorted(COLUMN_PRESETS), "therapy"],
-        help="CSV columns; 'therapy' (implied by a folder): session JSON files with reference notes"
+        "--preset",
+        default="own",
+        choices=[*sorted(COLUMN_PRESETS), "therapy"],
+        help="CSV columns; 'therapy' (implied by a folder): session JSON files with reference notes",
     )
     ap.add_argument("--limit", type=int, help="evaluate the first N valid rows only")
     ap.add_argument("--task", default="section", choices=("section", "note"))

@@ -91,7 +91,9 @@ def session_pairs(sessions: Sequence[Session], note_format: NoteFormat) -> list[
 
 def whole(sections: Mapping[str, str], note_format: NoteFormat) -> str:
     """The sections of a note in format order, one paragraph each (no headings, no summary)."""
-    return "\n".join(sections.get(k, "").strip() for k in SECTIONS[note_format] if sections.get(k, "").strip())
+    return "\n".join(
+        sections.get(k, "").strip() for k in SECTIONS[note_format] if sections.get(k, "").strip()
+    )
 
 
 def _rouge(pred: str, ref: str, prefix: str = "", suffix: str = "") -> dict[str, float]:
@@ -164,9 +166,10 @@ def label(report: Mapping) -> str:
 
 #: Checks where lower is better, marked in the side-by-side table.
 LOWER_IS_BETTER = (
-    "unsupported_share", "unsupported_sentence_rate", "unsupported_number_note", "unsupported_medication_note",
-    "unsupported_fact_note", "medical_register_rate", "medical_register_note", "duplication_max",
-    "duplication_mean", "empty_sections", "extracted_sections", "fallback",
+    "unsupported_share", "unsupported_sentence_rate", "unsupported_number_note",
+    "unsupported_medication_note", "unsupported_fact_note", "medical_register_rate",
+    "medical_register_note", "duplication_max", "duplication_mean", "empty_sections",
+    "extracted_sections", "fallback",
 )  # fmt: skip
 
 
@@ -186,7 +189,9 @@ def write_side_by_side(reports: Sequence[Mapping], out: Path) -> tuple[Path, Pat
         f"{first.get('note_format', '')}, n = {first['n']}. Rows marked ↓: lower is better.",
     ]
     if any(r["data_sha256"] != first["data_sha256"] or r["n"] != first["n"] for r in reports):
-        lines.append("\n**The runs used other data or rows: " + ", ".join(str(r["n"]) for r in reports) + ".**")
+        lines.append(
+            "\n**The runs used other data or rows: " + ", ".join(str(r["n"]) for r in reports) + ".**"
+        )
     head = ["metric"] + [label(r) for r in reports]
     lines += ["", "| " + " | ".join(head) + " |", "|---" + "|---:" * len(reports) + "|"]
     for key in keys:

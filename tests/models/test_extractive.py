@@ -108,7 +108,9 @@ lines = st.tuples(
 
 @settings(max_examples=100)
 @given(st.lists(lines, max_size=10).map("\n".join), st.sampled_from(list(NoteFormat)))
-def test_every_number_in_a_fallback_comes_from_the_transcript(transcript: str, note_format: NoteFormat) -> None:
+def test_every_number_in_a_fallback_comes_from_the_transcript(
+    transcript: str, note_format: NoteFormat
+) -> None:
     note = fallback_note(transcript, note_format, scan(transcript))
     assert set(re.findall(r"\d+", note.text)) <= set(re.findall(r"\d+", transcript))
     assert all(text.strip() for text in note.sections.values())

@@ -25,7 +25,7 @@ TRANSCRIPT = (
 REFERENCE = {
     "SOAP": {
         "subjective": "Client reported drinking most nights since his divorce and feeling low.",
-        "objective": "Client was engaged. Therapist used open questions, reflections and an importance ruler.",
+        "objective": "Client was engaged. Therapist used open questions, reflections and a ruler.",
         "assessment": "Client is in contemplation, with importance rated eight.",
         "plan": "Client will record each drink before next week's session.",
         "summary": "x",
@@ -36,7 +36,13 @@ REFERENCE = {
 
 
 def write_session(folder, name, **overrides):
-    data = {"id": name, "modality": "MI", "risk": [], "transcript": TRANSCRIPT, "notes": REFERENCE} | overrides
+    data = {
+        "id": name,
+        "modality": "MI",
+        "risk": [],
+        "transcript": TRANSCRIPT,
+        "notes": REFERENCE,
+    } | overrides
     (folder / f"{name}.json").write_text(json.dumps(data), encoding="utf-8")
 
 
@@ -81,7 +87,12 @@ def test_score_note_per_section_and_whole():
 
 
 def test_score_note_mts_row_scores_the_closest_section():
-    sections = {"subjective": "Headache for days.", "objective": "Exam normal.", "assessment": "a", "plan": "p"}
+    sections = {
+        "subjective": "Headache for days.",
+        "objective": "Exam normal.",
+        "assessment": "a",
+        "plan": "p",
+    }
     note = build_note(NoteFormat.SOAP, sections, " ".join(["w"] * 40), [])
     scores, _ = score_note(note, {}, "Doctor: hi", "Exam normal.", None, "EXAM")
     assert scores["section_rouge1"] == pytest.approx(1.0)
@@ -106,7 +117,9 @@ def test_evaluate_therapy_side_by_side(tmp_path, dev):
     assert evaluate.main(argv, engine=object(), draft=draft) == 0
     first, second = (json.loads(out.with_suffix(f".{n}.json").read_text()) for n in (1, 2))
     assert (first["model"], second["model"], first["preset"], first["n"]) == ("base", "v2", "therapy", 2)
-    assert first["metrics"]["medical_register_note"] == 1.0 and first["metrics"]["unsupported_fact_note"] == 1.0
+    assert (
+        first["metrics"]["medical_register_note"] == 1.0 and first["metrics"]["unsupported_fact_note"] == 1.0
+    )
     assert first["metrics"]["duplication_max"] > 0.5
     assert second["metrics"]["medical_register_note"] == 0.0 and second["metrics"]["fallback"] == 1.0
     assert second["metrics"]["rouge1/subjective"] > 0
@@ -126,7 +139,9 @@ def test_evaluate_rejects_therapy_sections_and_mismatched_adapters(dev, tmp_path
         evaluate.parse_args(["--data", str(dev), "--model", "m", "--out", str(tmp_path / "o.json")])
     base = ["--task", "note", "--data", str(dev), "--out", str(tmp_path / "o.json")]
     with pytest.raises(SystemExit):
-        evaluate.parse_args([*base, "--model", "a", "--model", "b", "--model", "c", "--lora", "x", "--lora", "y"])
+        evaluate.parse_args(
+            [*base, "--model", "a", "--model", "b", "--model", "c", "--lora", "x", "--lora", "y"]
+        )
     args = evaluate.parse_args([*base, "--model", "m", "--lora", "none", "--lora", "v1.gguf"])
     assert args.runs == [("m", None), ("m", "v1.gguf")]
     args = evaluate.parse_args([*base, "--model", "a", "--model", "b", "--lora", "l.gguf"])
