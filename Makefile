@@ -51,9 +51,11 @@ $(VENV)/.dev: pyproject.toml $(VENV)/.serve | $(BIN)/python
 setup-serve: $(VENV)/.serve
 setup-dev: $(VENV)/.dev
 
-# Resolve (assemble, verify) the configured model before Serve starts, so a bad model fails here.
+# Resolve (assemble, verify) the configured model before Serve starts, so a bad model fails here;
+# then print the local clinic's API key (created on first run, kept in var/local_api_key, 0600).
 run: setup-serve
 	$(BIN)/python -m models.resolve "$$($(BIN)/python -c "import yaml; print(yaml.safe_load(open('serve_config.yaml'))['applications'][0]['args']['model'])")"
+	$(BIN)/python -m deployments.admin local-key
 	$(BIN)/serve run serve_config.yaml
 
 test: setup-dev

@@ -49,6 +49,8 @@ TRANSCRIPT = (
     "Therapist: For this week, please cut back to one coffee, keep a short panic diary, and practise the "
     "breathing twice a day. We'll review the diary next Tuesday.\n"
 )
+#: The API key header of a clinic created on the benchmark's database (set in main).
+HEADERS: dict[str, str] = {}
 ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
 
 
@@ -56,6 +58,17 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def api_key(database_url: str) -> str:
+    """A key of a new clinic on the (migrated) benchmark database."""
+    from deployments import auth, db
+
+    engine = db.make_engine(database_url)
+    db.migrate(engine)
+    _, key = auth.create_key(engine, "bench")
+    engine.dispose()
+    return key
 
 
 def pct(values: list[float], q: float) -> float:
@@ -69,7 +82,10 @@ def wait_ready(url: str, proc: subprocess.Popen, limit_s: float = 300) -> float:
         if proc.poll() is not None:
             raise SystemExit(f"the server exited with {proc.returncode}")
         try:
-            if httpx.post(url, json={"transcript": TRANSCRIPT}, timeout=120).status_code == 200:
+            if (
+                httpx.post(url, json={"transcript": TRANSCRIPT}, headers=HEADERS, timeout=120).status_code
+                == 200
+            ):
                 return time.monotonic() - start
         except httpx.HTTPError:
             pass
@@ -117,6 +133,7 @@ def main() -> None:
     config["http_options"] = {"host": "127.0.0.1", "port": port}
     tmp = Path(tempfile.mkdtemp(prefix="bench"))
     app_args["database_url"] = f"sqlite:///{tmp / 'bench.db'}"
+    HEADERS["Authorization"] = f"Bearer {api_key(app_args['database_url'])}"
     config_path = tmp / "serve_config.yaml"
     config_path.write_text(yaml.safe_dump(config))
     print(
@@ -157,7 +174,7 @@ def main() -> None:
                 engine.generate(prompt, max_tokens=max_tokens)
             direct.append(time.monotonic() - t)
             t = time.monotonic()
-            response = httpx.post(url, json={"transcript": TRANSCRIPT}, timeout=300)
+            response = httpx.post(url, json={"transcript": TRANSCRIPT}, headers=HEADERS, timeout=300)
             served.append(time.monotonic() - t)
             sources.append(response.json()["metadata"]["source"])
         engine.close()
@@ -174,7 +191,11 @@ def main() -> None:
         with concurrent.futures.ThreadPoolExecutor(args.clients) as pool:
             codes = list(
                 pool.map(
-                    lambda _: httpx.post(url, json={"transcript": TRANSCRIPT}, timeout=600).status_code,
+                    lambda _: (
+                        httpx.post(
+                            url, json={"transcript": TRANSCRIPT}, headers=HEADERS, timeout=600
+                        ).status_code
+                    ),
                     range(args.concurrent_notes),
                 )
             )

@@ -75,6 +75,9 @@ def build_app(args: dict) -> Application:
         parsed.engine.model_dump(),
         parsed.draft.model_dump(),
     )
-    writer = NoteWriter.bind(generator, parsed.database_url or settings.database_url)
+    database_url = parsed.database_url or settings.database_url
+    writer = NoteWriter.bind(generator, database_url)
     preprocessor = Preprocessor.bind(parsed.max_transcript_chars)
-    return Ingress.bind(preprocessor, generator, writer, parsed.max_body_bytes, parsed.request_timeout_s)
+    return Ingress.bind(
+        preprocessor, generator, writer, parsed.max_body_bytes, parsed.request_timeout_s, database_url
+    )

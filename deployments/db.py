@@ -1,5 +1,9 @@
 """Database access: the engine, migrations, and the queries the deployments run.
 
+Every query about sessions and notes is scoped by clinic: another clinic's session, or a deleted
+one, is not found. Transcripts and notes are encrypted here (deployments/crypto.py) before they
+are written, and decrypted only when read one at a time.
+
 SQLite (one file, WAL) by default, PostgreSQL in production. Writes that read before they write
 (regenerating a note, a clinician's edit) take a lock first: `BEGIN IMMEDIATE` on SQLite, and
 `SELECT ... FOR UPDATE` on the session row on PostgreSQL, so the check and the write are atomic.
@@ -9,7 +13,9 @@ so transcripts and notes never reach logs or exception messages.
 """
 
 import logging
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -18,13 +24,14 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, func, text
+from sqlalchemy import Engine, create_engine, delete, event, func, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import defer
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, col, select
 
+from deployments import crypto
 from schemas.errors import (
     ClinicianEditExists,
     DatabaseUnavailable,
@@ -34,7 +41,7 @@ from schemas.errors import (
     SessionNotFound,
 )
 from schemas.notes import Note, NoteMetadata, NoteSource
-from schemas.tables import ClinicalSession, ProgressNote, utcnow
+from schemas.tables import ClinicalSession, IdempotencyRecord, ProgressNote, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -66,12 +73,27 @@ def make_engine(url: str) -> Engine:
     def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _set_wal(cursor)
         cursor.execute("PRAGMA synchronous = FULL")
         cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA secure_delete = ON")  # deleted (purged) content is overwritten
         cursor.close()
 
     return engine
+
+
+def _set_wal(cursor: Any) -> None:
+    """Switch to WAL. Two processes opening a new database at once can find it locked (the
+    switch does not wait on the busy timeout): retry for up to the busy timeout."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
@@ -103,7 +125,7 @@ def ping(engine: Engine) -> bool:
 
 
 @contextmanager
-def _transaction(engine: Engine, write: bool = False) -> Iterator[Session]:
+def transaction(engine: Engine, write: bool = False) -> Iterator[Session]:
     """A session in one transaction: committed when the block ends, rolled back on any error.
 
     `write=True` takes SQLite's write lock up front (BEGIN IMMEDIATE), so a write that first
@@ -118,96 +140,148 @@ def _transaction(engine: Engine, write: bool = False) -> Iterator[Session]:
         raise DatabaseUnavailable() from e
 
 
-def create_session(engine: Engine, transcript: str, client_ref: str | None, session_date: date | None) -> int:
-    """Store a new session with its transcript; return its id."""
+def transcript_aad(clinic_id: int, session_id: int) -> str:
+    return f"sessions.transcript:{clinic_id}:{session_id}"
+
+
+def note_aad(session_id: int) -> str:
+    return f"notes.content:{session_id}"
+
+
+def create_session(
+    engine: Engine, clinic_id: int, transcript: str, client_ref: str | None, session_date: date | None
+) -> int:
+    """Store a new session of `clinic_id` with its transcript (encrypted); return its id."""
     row = ClinicalSession(
-        transcript=transcript,
+        clinic_id=clinic_id,
         transcript_words=len(transcript.split()),
         client_ref=client_ref,
         session_date=session_date,
     )
-    with _transaction(engine, write=True) as session:
+    with transaction(engine, write=True) as session:
         session.add(row)
-        session.flush()
+        session.flush()  # the id is part of the ciphertext's associated data
         assert row.id is not None
+        row.key_id, row.transcript_ct = crypto.keyring().encrypt(
+            transcript.encode(), transcript_aad(clinic_id, row.id)
+        )
         session_id = row.id
     logger.info("session created", extra={"session_id": session_id})
     return session_id
 
 
-def _with_note() -> Any:
-    """SELECT sessions with their note (or None) in one query."""
-    return select(ClinicalSession, ProgressNote).outerjoin(
-        ProgressNote, col(ProgressNote.session_id) == col(ClinicalSession.id)
+def transcript_of(row: ClinicalSession) -> str:
+    """The session's transcript, decrypted ("" once purged)."""
+    if row.transcript_ct is None:
+        return ""
+    assert row.id is not None
+    return (
+        crypto.keyring()
+        .decrypt(row.key_id, row.transcript_ct, transcript_aad(row.clinic_id, row.id))
+        .decode()
     )
 
 
-def get_session(engine: Engine, session_id: int) -> tuple[ClinicalSession, ProgressNote | None]:
-    """Return the session and its note (None if it has none); raise SessionNotFound."""
-    with _transaction(engine) as session:
-        found = session.exec(_with_note().where(col(ClinicalSession.id) == session_id)).first()
+def _with_note(clinic_id: int) -> Any:
+    """SELECT the clinic's live (not deleted) sessions with their note (or None) in one query."""
+    return (
+        select(ClinicalSession, ProgressNote)
+        .outerjoin(ProgressNote, col(ProgressNote.session_id) == col(ClinicalSession.id))
+        .where(col(ClinicalSession.clinic_id) == clinic_id, col(ClinicalSession.deleted_at).is_(None))
+    )
+
+
+def get_session(
+    engine: Engine, clinic_id: int, session_id: int
+) -> tuple[ClinicalSession, ProgressNote | None]:
+    """Return the clinic's session and its note (None if it has none); raise SessionNotFound when
+    there is no such session, it is another clinic's, or it was deleted."""
+    with transaction(engine) as session:
+        found = session.exec(_with_note(clinic_id).where(col(ClinicalSession.id) == session_id)).first()
     if found is None:
         raise SessionNotFound()
     return found[0], found[1]
 
 
 def list_sessions(
-    engine: Engine, limit: int, offset: int
+    engine: Engine, clinic_id: int, limit: int, offset: int
 ) -> tuple[list[tuple[ClinicalSession, ProgressNote | None]], int]:
-    """Return one page of sessions (newest first) with their notes, and the total count.
+    """Return one page of the clinic's live sessions (newest first) with their notes, and their count.
 
-    The transcript is not loaded: reading `transcript` on these rows raises.
+    The transcript is not loaded: reading `transcript_ct` on these rows raises.
     """
     query = (
-        _with_note()
-        .options(defer(ClinicalSession.transcript, raiseload=True))  # type: ignore[arg-type]
+        _with_note(clinic_id)
+        .options(defer(ClinicalSession.transcript_ct, raiseload=True))  # type: ignore[arg-type]
         .order_by(col(ClinicalSession.id).desc())
         .limit(limit)
         .offset(offset)
     )
-    with _transaction(engine) as session:
+    count = (
+        select(func.count())
+        .select_from(ClinicalSession)
+        .where(col(ClinicalSession.clinic_id) == clinic_id, col(ClinicalSession.deleted_at).is_(None))
+    )
+    with transaction(engine) as session:
         rows = session.exec(query).all()
-        total = session.exec(select(func.count()).select_from(ClinicalSession)).one()
+        total = session.exec(count).one()
     return [(row[0], row[1]) for row in rows], total
 
 
-def _lock_note(session: Session, session_id: int) -> ProgressNote | None:
-    """Lock the session row (PostgreSQL; SQLite holds its write lock) and return its note.
+def _lock_session(session: Session, clinic_id: int, session_id: int) -> ClinicalSession:
+    """Lock the clinic's live session row (PostgreSQL; SQLite holds its write lock) and return it.
 
-    Raise SessionNotFound when there is no such session.
+    Raise SessionNotFound when there is no such session (another clinic's, or deleted).
     """
-    lock = select(ClinicalSession.id).where(col(ClinicalSession.id) == session_id)
-    if session.exec(lock.with_for_update()).first() is None:
+    query = select(ClinicalSession).where(
+        col(ClinicalSession.id) == session_id,
+        col(ClinicalSession.clinic_id) == clinic_id,
+        col(ClinicalSession.deleted_at).is_(None),
+    )
+    row = session.exec(query.with_for_update()).first()
+    if row is None:
         raise SessionNotFound()
+    return row
+
+
+def _lock_note(session: Session, clinic_id: int, session_id: int) -> ProgressNote | None:
+    """Lock the clinic's session row and return its note; SessionNotFound when there is none."""
+    _lock_session(session, clinic_id, session_id)
     return session.exec(select(ProgressNote).where(col(ProgressNote.session_id) == session_id)).first()
 
 
 def _set_content(row: ProgressNote, note: Note, now: datetime) -> None:
     row.format = note.format.value
-    row.sections = dict(note.sections)
-    row.summary = note.summary
-    row.risk_flags = [flag.model_dump(mode="json") for flag in note.risk_flags]
-    row.text = note.text
+    row.key_id, row.content_ct = crypto.keyring().encrypt(
+        note.model_dump_json().encode(), note_aad(row.session_id)
+    )
     row.updated_at = now
 
 
 def save_generated_note(
-    engine: Engine, session_id: int, note: Note, metadata: NoteMetadata, force: bool
+    engine: Engine, clinic_id: int, session_id: int, note: Note, metadata: NoteMetadata, force: bool
 ) -> ProgressNote:
     """Insert or replace the session's note in one transaction and return the stored row.
 
-    Raise SessionNotFound for a missing session, and ClinicianEditExists when the current note
-    is a clinician's edit and `force` is false.
+    Raise SessionNotFound for a missing session (or another clinic's), and ClinicianEditExists
+    when the current note is a clinician's edit and `force` is false.
     """
     generated_at = parse_time(metadata.generated_at)
     edited_at = parse_time(metadata.edited_at) if metadata.edited_at else None
-    with _transaction(engine, write=True) as session:
-        row = _lock_note(session, session_id)
+    with transaction(engine, write=True) as session:
+        row = _lock_note(session, clinic_id, session_id)
         if row is not None and row.source == NoteSource.CLINICIAN and not force:
             raise ClinicianEditExists()
         now = utcnow()
         if row is None:
-            row = ProgressNote(session_id=session_id, format=note.format.value, created_at=now, version=0)
+            row = ProgressNote(
+                session_id=session_id,
+                format=note.format.value,
+                content_ct=b"",
+                key_id="",
+                created_at=now,
+                version=0,
+            )
         _set_content(row, note, now)
         row.model = metadata.model
         row.model_version = metadata.model_version
@@ -222,15 +296,17 @@ def save_generated_note(
     return row
 
 
-def save_clinician_edit(engine: Engine, session_id: int, note: Note, if_match: str | None) -> ProgressNote:
+def save_clinician_edit(
+    engine: Engine, clinic_id: int, session_id: int, note: Note, if_match: str | None
+) -> ProgressNote:
     """Replace the note's content with a clinician's edit if `if_match` holds its current ETag.
 
     Keeps the generation metadata (model, model_version, generated_at); sets source clinician,
     edited_at now and version + 1. Raise SessionNotFound, NoteNotFound, IfMatchRequired when
     `if_match` is missing, EtagMismatch when it names no current version (strong comparison).
     """
-    with _transaction(engine, write=True) as session:
-        row = _lock_note(session, session_id)
+    with transaction(engine, write=True) as session:
+        row = _lock_note(session, clinic_id, session_id)
         if row is None:
             raise NoteNotFound()
         if not if_match or not if_match.strip():
@@ -247,21 +323,43 @@ def save_clinician_edit(engine: Engine, session_id: int, note: Note, if_match: s
     return row
 
 
+def delete_session(engine: Engine, clinic_id: int, session_id: int, purge: bool) -> None:
+    """Soft-delete the clinic's session (it answers 404 from then on); with `purge`, also remove
+    its transcript, its note and any stored idempotent answer about it.
+
+    A purge may follow a soft delete; a second soft delete raises SessionNotFound.
+    """
+    with transaction(engine, write=True) as session:
+        query = select(ClinicalSession).where(
+            col(ClinicalSession.id) == session_id, col(ClinicalSession.clinic_id) == clinic_id
+        )
+        row = session.exec(query.with_for_update()).first()
+        if row is None or row.purged_at is not None or (row.deleted_at is not None and not purge):
+            raise SessionNotFound()
+        now = utcnow()
+        row.deleted_at = row.deleted_at or now
+        if purge:
+            row.transcript_ct, row.purged_at = None, now
+            session.exec(delete(ProgressNote).where(col(ProgressNote.session_id) == session_id))  # type: ignore[call-overload]
+            session.exec(  # type: ignore[call-overload]
+                delete(IdempotencyRecord).where(
+                    col(IdempotencyRecord.clinic_id) == clinic_id,
+                    col(IdempotencyRecord.session_id) == session_id,
+                )
+            )
+        session.add(row)
+    logger.info("session deleted", extra={"session_id": session_id, "purged": purge})
+
+
 def etag(row: ProgressNote) -> str:
     """The note's strong ETag, quoted: `"<note id>-<version>"`."""
     return f'"{row.id}-{row.version}"'
 
 
 def note_of(row: ProgressNote) -> Note:
-    """The stored note as the API's Note."""
-    return Note.model_validate(
-        {
-            "format": row.format,
-            "sections": row.sections,
-            "summary": row.summary,
-            "risk_flags": row.risk_flags,
-            "text": row.text,
-        }
+    """The stored note as the API's Note (decrypted)."""
+    return Note.model_validate_json(
+        crypto.keyring().decrypt(row.key_id, row.content_ct, note_aad(row.session_id))
     )
 
 

@@ -48,6 +48,7 @@ class NoteWriter:
         first: Draft,
         session_id: int | None = None,
         force: bool = False,
+        clinic_id: int | None = None,
     ) -> NoteResponse:
         """The validated note for a draft, persisted with its metadata when `session_id` is set.
 
@@ -86,34 +87,41 @@ class NoteWriter:
             },
         )
         if session_id is not None:
-            await asyncio.to_thread(db.save_generated_note, self.engine, session_id, note, metadata, force)
+            assert clinic_id is not None, "a session's note is stored for its clinic"
+            await asyncio.to_thread(
+                db.save_generated_note, self.engine, clinic_id, session_id, note, metadata, force
+            )
         return NoteResponse(note=note, metadata=metadata)
 
-    async def create_session(self, transcript: str, client_ref: str | None, session_date: date | None) -> int:
-        return await asyncio.to_thread(db.create_session, self.engine, transcript, client_ref, session_date)
+    async def create_session(
+        self, clinic_id: int, transcript: str, client_ref: str | None, session_date: date | None
+    ) -> int:
+        return await asyncio.to_thread(
+            db.create_session, self.engine, clinic_id, transcript, client_ref, session_date
+        )
 
-    async def transcript_for_generation(self, session_id: int, force: bool) -> str:
+    async def transcript_for_generation(self, clinic_id: int, session_id: int, force: bool) -> str:
         """The session's transcript; ClinicianEditExists early when regeneration would be refused."""
-        session, note_row = await asyncio.to_thread(db.get_session, self.engine, session_id)
+        session, note_row = await asyncio.to_thread(db.get_session, self.engine, clinic_id, session_id)
         if note_row is not None and note_row.source == NoteSource.CLINICIAN and not force:
             raise ClinicianEditExists()
-        return session.transcript
+        return db.transcript_of(session)
 
-    async def get_session(self, session_id: int) -> SessionPublic:
-        session, note_row = await asyncio.to_thread(db.get_session, self.engine, session_id)
+    async def get_session(self, clinic_id: int, session_id: int) -> SessionPublic:
+        session, note_row = await asyncio.to_thread(db.get_session, self.engine, clinic_id, session_id)
         return SessionPublic(
             **_summary(session, note_row).model_dump(),
-            transcript=session.transcript,
+            transcript=db.transcript_of(session),
             note=db.note_of(note_row) if note_row else None,
             etag=db.etag(note_row) if note_row else None,
         )
 
-    async def list_sessions(self, limit: int, offset: int) -> SessionsPublic:
-        rows, count = await asyncio.to_thread(db.list_sessions, self.engine, limit, offset)
+    async def list_sessions(self, clinic_id: int, limit: int, offset: int) -> SessionsPublic:
+        rows, count = await asyncio.to_thread(db.list_sessions, self.engine, clinic_id, limit, offset)
         return SessionsPublic(data=[_summary(s, n) for s, n in rows], count=count)
 
     async def save_edit(
-        self, session_id: int, edit: NoteEdit, if_match: str | None
+        self, clinic_id: int, session_id: int, edit: NoteEdit, if_match: str | None
     ) -> tuple[NoteResponse, str]:
         """Store a clinician's edit; returns the note with its metadata and the new ETag."""
         expected = SECTIONS[edit.format]
@@ -122,7 +130,7 @@ class NoteWriter:
             raise InvalidNote()
         if edit.risk_flags is None:
             # Omitted flags keep the current note's: an edit must not drop a flagged risk silently.
-            _, current = await asyncio.to_thread(db.get_session, self.engine, session_id)
+            _, current = await asyncio.to_thread(db.get_session, self.engine, clinic_id, session_id)
             flags = db.note_of(current).risk_flags if current is not None else []
         else:
             try:
@@ -130,8 +138,14 @@ class NoteWriter:
             except ValueError as e:
                 raise InvalidNote() from e
         note: Note = build_note(NoteFormat(edit.format), sections, edit.summary.strip(), flags)
-        row = await asyncio.to_thread(db.save_clinician_edit, self.engine, session_id, note, if_match)
+        row = await asyncio.to_thread(
+            db.save_clinician_edit, self.engine, clinic_id, session_id, note, if_match
+        )
         return NoteResponse(note=db.note_of(row), metadata=db.metadata_of(row)), db.etag(row)
+
+    async def delete_session(self, clinic_id: int, session_id: int, purge: bool) -> None:
+        """Soft-delete the clinic's session; `purge` also removes its transcript and note."""
+        await asyncio.to_thread(db.delete_session, self.engine, clinic_id, session_id, purge)
 
     def ping(self) -> bool:
         return db.ping(self.engine)

@@ -82,3 +82,31 @@ class GenerationTimeout(ServiceUnavailable):
 
 class DatabaseUnavailable(ServiceUnavailable):
     code, message = "database_unavailable", "The database is not reachable; retry later."
+
+
+class InternalError(ApiError):
+    """Anything unexpected: the catch-all handler answers with this, and logs the error's type only."""
+
+
+class Unauthorized(ApiError):
+    status, code, message = 401, "unauthorized", "Send a valid API key: Authorization: Bearer <key>."
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
+class PathNotFound(ApiError):
+    status, code, message = 404, "not_found", "No such path."
+
+
+class MethodNotAllowed(ApiError):
+    status, code, message = 405, "method_not_allowed", "This method is not allowed on this path."
+
+
+class IdempotencyKeyReused(ApiError):
+    status, code = 422, "idempotency_key_reused"
+    message = "This Idempotency-Key was used with a different request."
+
+
+class IdempotencyInFlight(ApiError):
+    status, code = 409, "idempotency_in_flight"
+    message = "A request with this Idempotency-Key is still being processed; retry later."
+    headers = {"Retry-After": "5"}

@@ -28,3 +28,18 @@ class Settings(BaseSettings):
         default=Path.home() / ".cache" / "psynote",
         description="Folder where the embedded model is assembled on first use.",
     )
+    data_keys: str | None = Field(
+        default=None,
+        description="Data keys for encryption at rest: 'kid:base64key[,kid:base64key...]' (NOTES_DATA_KEYS).",
+    )
+    active_key_id: str | None = Field(
+        default=None, description="The data key new rows are encrypted with (NOTES_ACTIVE_KEY_ID)."
+    )
+    data_key_file: Path = Field(
+        default=ROOT / "var" / "data_keys.json",
+        description="Local data keys (0600), created on first use when NOTES_DATA_KEYS is not set.",
+    )
+    local_api_key_file: Path = Field(
+        default=ROOT / "var" / "local_api_key",
+        description="Where `python -m deployments.admin local-key` keeps the local clinic's API key (0600).",
+    )

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from deployments import db
+from deployments import auth, db
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 
@@ -52,6 +52,7 @@ def bare_engine(database_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def engine(bare_engine: Engine) -> Engine:
-    """An engine on a database migrated to the latest revision."""
+    """An engine on a database migrated to the latest revision, with one clinic ("test", id 1)."""
     db.migrate(bare_engine)
+    assert auth.clinic_id(bare_engine, "test", create=True) == 1
     return bare_engine

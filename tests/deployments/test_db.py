@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, event, inspect, text
 from sqlmodel import SQLModel
 
-from deployments import db
+from deployments import auth, db
 from schemas.errors import (
     ApiError,
     ClinicianEditExists,
@@ -36,6 +36,10 @@ NOTE = Note(
     risk_flags=[RiskFlag(category=RiskCategory.SELF_HARM, evidence="I scratched my arm.")],
     text="DATA: Client reported poor sleep.",
 )
+#: The clinic the `engine` fixture creates (tests/deployments/conftest.py); the first clinic of a
+#: database migrated from before clinics existed ("local") gets the same id.
+CLINIC = 1
+HEAD = "0005_clinics_audit_encryption"
 EDIT = NOTE.model_copy(update={"summary": "Edited by the clinician.", "text": "Edited."})
 HYPOTHESIS = settings(
     max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -114,23 +118,25 @@ def revision(engine: Engine) -> str:
 
 def test_migrate_creates_the_tables_of_the_models(bare_engine: Engine) -> None:
     db.migrate(bare_engine)
-    assert revision(bare_engine) == "0002_notes_metadata"
+    assert revision(bare_engine) == HEAD
     assert columns(bare_engine, "sessions") == {
         "id",
+        "clinic_id",
         "client_ref",
         "session_date",
-        "transcript",
+        "transcript_ct",
+        "key_id",
         "transcript_words",
         "created_at",
+        "deleted_at",
+        "purged_at",
     }
     assert columns(bare_engine, "notes") == {
         "id",
         "session_id",
         "format",
-        "sections",
-        "summary",
-        "risk_flags",
-        "text",
+        "content_ct",
+        "key_id",
         "created_at",
         "updated_at",
         "model",
@@ -143,7 +149,12 @@ def test_migrate_creates_the_tables_of_the_models(bare_engine: Engine) -> None:
         "version",
     }
     with bare_engine.connect() as connection:
-        assert compare_metadata(MigrationContext.configure(connection), SQLModel.metadata) == []
+        differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    if bare_engine.dialect.name == "sqlite":  # ALTER TABLE cannot add a NOT NULL foreign key (0005)
+        differences = [
+            d for d in differences if not (d[0][0] == "modify_nullable" and d[0][3] == "clinic_id")
+        ]
+    assert differences == []
 
 
 def test_upgrade_from_0001_keeps_existing_notes(bare_engine: Engine) -> None:
@@ -164,7 +175,7 @@ def test_upgrade_from_0001_keeps_existing_notes(bare_engine: Engine) -> None:
             )
         )
     db.migrate(bare_engine)
-    session, note = db.get_session(bare_engine, 1)
+    session, note = db.get_session(bare_engine, CLINIC, 1)
     assert session.transcript_words == 2 and note is not None
     assert db.note_of(note) == Note(sections={"plan": "p"}, summary="s", text="t")
     assert db.etag(note) == '"1-1"'
@@ -199,9 +210,10 @@ def test_concurrent_migrations_from_several_processes_all_succeed(database_url: 
         process.join(timeout=60)
     assert [process.exitcode for process in processes] == [0, 0, 0]
     engine = db.make_engine(database_url)
-    assert revision(engine) == "0002_notes_metadata"
+    assert revision(engine) == HEAD
     db.migrate(engine)  # and again, at head: nothing to do
-    assert db.create_session(engine, "still works", None, None) == 1
+    clinic = auth.clinic_id(engine, "test", create=True)
+    assert db.create_session(engine, clinic, "still works", None, None) == 1
     engine.dispose()
 
 
@@ -230,31 +242,34 @@ def test_ping(engine: Engine) -> None:
 
 
 def test_create_get_and_list_with_counts_and_pages(engine: Engine) -> None:
-    ids = [db.create_session(engine, f"word {i} " * i, f"client-{i}", date(2024, 1, i)) for i in range(1, 6)]
-    session, note = db.get_session(engine, ids[2])
-    assert (session.transcript, session.transcript_words) == ("word 3 " * 3, 6)
+    ids = [
+        db.create_session(engine, CLINIC, f"word {i} " * i, f"client-{i}", date(2024, 1, i))
+        for i in range(1, 6)
+    ]
+    session, note = db.get_session(engine, CLINIC, ids[2])
+    assert (db.transcript_of(session), session.transcript_words) == ("word 3 " * 3, 6)
     assert (session.client_ref, session.session_date, note) == ("client-3", date(2024, 1, 3), None)
     assert session.created_at.tzinfo is not None
-    db.save_generated_note(engine, ids[1], NOTE, metadata(), force=False)
+    db.save_generated_note(engine, CLINIC, ids[1], NOTE, metadata(), force=False)
 
-    page, total = db.list_sessions(engine, limit=2, offset=0)
+    page, total = db.list_sessions(engine, CLINIC, limit=2, offset=0)
     assert total == 5 and [s.id for s, _ in page] == [ids[4], ids[3]]
-    page, total = db.list_sessions(engine, limit=2, offset=2)
+    page, total = db.list_sessions(engine, CLINIC, limit=2, offset=2)
     assert [(s.id, n is not None) for s, n in page] == [(ids[2], False), (ids[1], True)]
     assert page[1][1] is not None and page[1][1].session_id == ids[1]
     with pytest.raises(Exception, match="transcript"):  # listings never load transcripts
-        _ = page[0][0].transcript
-    assert db.list_sessions(engine, limit=2, offset=4)[0][0][0].id == ids[0]
-    assert db.list_sessions(engine, limit=2, offset=10) == ([], 5)
+        _ = page[0][0].transcript_ct
+    assert db.list_sessions(engine, CLINIC, limit=2, offset=4)[0][0][0].id == ids[0]
+    assert db.list_sessions(engine, CLINIC, limit=2, offset=10) == ([], 5)
 
 
 def test_missing_sessions_raise(engine: Engine) -> None:
     with pytest.raises(SessionNotFound):
-        db.get_session(engine, 42)
+        db.get_session(engine, CLINIC, 42)
     with pytest.raises(SessionNotFound):
-        db.save_generated_note(engine, 42, NOTE, metadata(), force=True)
+        db.save_generated_note(engine, CLINIC, 42, NOTE, metadata(), force=True)
     with pytest.raises(SessionNotFound):
-        db.save_clinician_edit(engine, 42, EDIT, '"1-1"')
+        db.save_clinician_edit(engine, CLINIC, 42, EDIT, '"1-1"')
 
 
 # Notes and their metadata
@@ -293,9 +308,9 @@ def test_saved_note_and_metadata_come_back(
 ) -> None:
     saved.generated_at = generated.isoformat()
     saved.edited_at = edited.isoformat() if edited else None
-    session_id = db.create_session(engine, "transcript", None, None)
-    db.save_generated_note(engine, session_id, note, saved, force=True)
-    row = db.get_session(engine, session_id)[1]
+    session_id = db.create_session(engine, CLINIC, "transcript", None, None)
+    db.save_generated_note(engine, CLINIC, session_id, note, saved, force=True)
+    row = db.get_session(engine, CLINIC, session_id)[1]
     assert row is not None and db.note_of(row) == note
     back = db.metadata_of(row)
     assert back.model_dump(exclude={"generated_at", "edited_at"}) == saved.model_dump(
@@ -306,9 +321,9 @@ def test_saved_note_and_metadata_come_back(
 
 
 def test_clinician_edit_keeps_the_generation_metadata(engine: Engine) -> None:
-    session_id = db.create_session(engine, "transcript", None, None)
-    generated = db.save_generated_note(engine, session_id, NOTE, metadata(), force=False)
-    edited = db.save_clinician_edit(engine, session_id, EDIT, db.etag(generated))
+    session_id = db.create_session(engine, CLINIC, "transcript", None, None)
+    generated = db.save_generated_note(engine, CLINIC, session_id, NOTE, metadata(), force=False)
+    edited = db.save_clinician_edit(engine, CLINIC, session_id, EDIT, db.etag(generated))
     assert (edited.id, edited.version, db.etag(edited)) == (generated.id, 2, f'"{generated.id}-2"')
     assert db.note_of(edited) == EDIT
     before, after = db.metadata_of(generated), db.metadata_of(edited)
@@ -319,22 +334,22 @@ def test_clinician_edit_keeps_the_generation_metadata(engine: Engine) -> None:
 
 
 def test_edits_need_the_current_etag(engine: Engine) -> None:
-    session_id = db.create_session(engine, "transcript", None, None)
+    session_id = db.create_session(engine, CLINIC, "transcript", None, None)
     with pytest.raises(NoteNotFound):
-        db.save_clinician_edit(engine, session_id, EDIT, '"1-1"')
-    row = db.save_generated_note(engine, session_id, NOTE, metadata(), force=False)
+        db.save_clinician_edit(engine, CLINIC, session_id, EDIT, '"1-1"')
+    row = db.save_generated_note(engine, CLINIC, session_id, NOTE, metadata(), force=False)
     current = db.etag(row)
     for missing in (None, "", "  "):
         with pytest.raises(IfMatchRequired) as required:
-            db.save_clinician_edit(engine, session_id, EDIT, missing)
+            db.save_clinician_edit(engine, CLINIC, session_id, EDIT, missing)
         assert required.value.status == 428
     for stale in (f'"{row.id}-0"', f'"{row.id + 1}-1"', f"W/{current}", current.strip('"')):
         with pytest.raises(EtagMismatch) as mismatch:
-            db.save_clinician_edit(engine, session_id, EDIT, stale)
+            db.save_clinician_edit(engine, CLINIC, session_id, EDIT, stale)
         assert mismatch.value.status == 412
-    row = db.save_clinician_edit(engine, session_id, EDIT, f'"0-0", {current}')
+    row = db.save_clinician_edit(engine, CLINIC, session_id, EDIT, f'"0-0", {current}')
     with pytest.raises(EtagMismatch):  # the ETag read before this edit is stale now
-        db.save_clinician_edit(engine, session_id, EDIT, current)
+        db.save_clinician_edit(engine, CLINIC, session_id, EDIT, current)
     assert db.etag(row) == f'"{row.id}-2"'
 
 
@@ -350,25 +365,25 @@ operations = st.lists(
 def test_overwrite_protection_follows_a_simple_model(engine: Engine, ops: list[tuple]) -> None:
     """Expected state: (source, version) of the note or None; a clinician's note blocks
     regeneration unless forced, and edits need the current ETag."""
-    session_id = db.create_session(engine, "transcript", None, None)
+    session_id = db.create_session(engine, CLINIC, "transcript", None, None)
     expected: tuple[str, int] | None = None
     for op, arg in ops:
         error: type[ApiError] | None
         if op == "generate":
             blocked = expected is not None and expected[0] == "clinician" and not arg
             error = ClinicianEditExists if blocked else None
-            attempt(error, db.save_generated_note, engine, session_id, NOTE, metadata(), arg)
+            attempt(error, db.save_generated_note, engine, CLINIC, session_id, NOTE, metadata(), arg)
             if not blocked:
                 expected = ("model", expected[1] + 1 if expected else 1)
         else:
-            row = db.get_session(engine, session_id)[1]
+            row = db.get_session(engine, CLINIC, session_id)[1]
             tag = {"current": row and db.etag(row), "stale": '"0-0"', "none": None}[arg]
             outcomes = {"current": None, "stale": EtagMismatch, "none": IfMatchRequired}
             error = NoteNotFound if expected is None else outcomes[arg]
-            attempt(error, db.save_clinician_edit, engine, session_id, EDIT, tag)
+            attempt(error, db.save_clinician_edit, engine, CLINIC, session_id, EDIT, tag)
             if expected is not None and error is None:
                 expected = ("clinician", expected[1] + 1)
-        row = db.get_session(engine, session_id)[1]
+        row = db.get_session(engine, CLINIC, session_id)[1]
         assert (row and (row.source, row.version)) == expected
 
 
@@ -376,37 +391,39 @@ def test_overwrite_protection_follows_a_simple_model(engine: Engine, ops: list[t
 
 
 def test_racing_clinician_edits_with_one_etag_exactly_one_wins(engine: Engine) -> None:
-    session_id = db.create_session(engine, "transcript", None, None)
-    tag = db.etag(db.save_generated_note(engine, session_id, NOTE, metadata(), force=False))
+    session_id = db.create_session(engine, CLINIC, "transcript", None, None)
+    tag = db.etag(db.save_generated_note(engine, CLINIC, session_id, NOTE, metadata(), force=False))
     # Widen the window between reading the version and writing it, to expose a lost update.
     with on_statement(engine, "UPDATE notes", lambda: time.sleep(0.2)):
-        results = in_threads(4, lambda: db.save_clinician_edit(engine, session_id, EDIT, tag))
+        results = in_threads(4, lambda: db.save_clinician_edit(engine, CLINIC, session_id, EDIT, tag))
     winners = [r for r in results if not isinstance(r, Exception)]
     assert len(winners) == 1 and winners[0].version == 2
     assert [type(r) for r in results if isinstance(r, Exception)] == [EtagMismatch] * 3
-    assert db.get_session(engine, session_id)[1].version == 2
+    assert db.get_session(engine, CLINIC, session_id)[1].version == 2
 
 
 def test_racing_first_generations_store_one_note(engine: Engine) -> None:
-    session_id = db.create_session(engine, "transcript", None, None)
+    session_id = db.create_session(engine, CLINIC, "transcript", None, None)
     with on_statement(engine, "INSERT INTO notes", lambda: time.sleep(0.2)):
-        results = in_threads(3, lambda: db.save_generated_note(engine, session_id, NOTE, metadata(), False))
+        results = in_threads(
+            3, lambda: db.save_generated_note(engine, CLINIC, session_id, NOTE, metadata(), False)
+        )
     assert not [r for r in results if isinstance(r, Exception)]
     assert sorted(r.version for r in results) == [1, 2, 3]
     assert len({r.id for r in results}) == 1
 
 
 def test_failed_saves_leave_the_previous_note(engine: Engine) -> None:
-    session_id = db.create_session(engine, "transcript", None, None)
+    session_id = db.create_session(engine, CLINIC, "transcript", None, None)
     with pytest.raises(RuntimeError), on_statement(engine, "INSERT INTO notes", fail):
-        db.save_generated_note(engine, session_id, NOTE, metadata(), force=False)
-    assert db.get_session(engine, session_id)[1] is None
-    row = db.save_generated_note(engine, session_id, NOTE, metadata(), force=False)
+        db.save_generated_note(engine, CLINIC, session_id, NOTE, metadata(), force=False)
+    assert db.get_session(engine, CLINIC, session_id)[1] is None
+    row = db.save_generated_note(engine, CLINIC, session_id, NOTE, metadata(), force=False)
     with pytest.raises(RuntimeError), on_statement(engine, "UPDATE notes", fail):
-        db.save_clinician_edit(engine, session_id, EDIT, db.etag(row))
+        db.save_clinician_edit(engine, CLINIC, session_id, EDIT, db.etag(row))
     with pytest.raises(RuntimeError), on_statement(engine, "UPDATE notes", fail):
-        db.save_generated_note(engine, session_id, EDIT, metadata(NoteSource.FALLBACK), force=True)
-    kept = db.get_session(engine, session_id)[1]
+        db.save_generated_note(engine, CLINIC, session_id, EDIT, metadata(NoteSource.FALLBACK), force=True)
+    kept = db.get_session(engine, CLINIC, session_id)[1]
     assert kept is not None and db.note_of(kept) == NOTE
     assert (kept.source, kept.version, db.metadata_of(kept)) == ("model", 1, db.metadata_of(row))
 
@@ -420,16 +437,16 @@ def test_texts_never_reach_logs_or_error_messages(engine: Engine, caplog: pytest
     caplog.set_level(logging.DEBUG, logger="deployments")
     caplog.set_level(logging.INFO, logger="sqlalchemy.engine")  # SQL statements and parameters
     secret = NOTE.model_copy(update={"summary": SENTINEL, "text": SENTINEL})
-    session_id = db.create_session(engine, f"Client: {SENTINEL}", SENTINEL[:20], None)
-    row = db.save_generated_note(engine, session_id, secret, metadata(), force=False)
-    db.save_clinician_edit(engine, session_id, secret, db.etag(row))
-    db.get_session(engine, session_id)
-    db.list_sessions(engine, 10, 0)
+    session_id = db.create_session(engine, CLINIC, f"Client: {SENTINEL}", SENTINEL[:20], None)
+    row = db.save_generated_note(engine, CLINIC, session_id, secret, metadata(), force=False)
+    db.save_clinician_edit(engine, CLINIC, session_id, secret, db.etag(row))
+    db.get_session(engine, CLINIC, session_id)
+    db.list_sessions(engine, CLINIC, 10, 0)
     errors: list[BaseException] = []
     for failing in (
-        lambda: db.create_session(engine, SENTINEL, None, "not-a-date"),  # type: ignore[arg-type]
-        lambda: db.save_generated_note(engine, session_id, secret, metadata(), force=False),
-        lambda: db.save_clinician_edit(engine, session_id, secret, '"0-0"'),
+        lambda: db.create_session(engine, CLINIC, SENTINEL, None, "not-a-date"),  # type: ignore[arg-type]
+        lambda: db.save_generated_note(engine, CLINIC, session_id, secret, metadata(), force=False),
+        lambda: db.save_clinician_edit(engine, CLINIC, session_id, secret, '"0-0"'),
     ):
         with pytest.raises(Exception) as raised:
             failing()

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.requests import Request
 
+from deployments import auth
 from deployments.ingress import _error, _parse
 from deployments.preprocessor import Preprocessor
 from deployments.writer import NoteWriter
@@ -20,6 +21,7 @@ from schemas.errors import ApiError, ClinicianEditExists, EmptyTranscript, Trans
 from schemas.notes import NoteFormat
 from tests.fakes import FakeEngine
 
+CLINIC = 1
 TRANSCRIPT = (
     "Therapist: How was the week?\nClient: Tiring. I want to kill myself some days.\nTherapist: Let's plan."
 )
@@ -50,13 +52,15 @@ class FakeGenerator:
 
 def _writer(tmp_path, answer):
     generator = FakeGenerator(answer)
-    return NoteWriter.func_or_class(generator, f"sqlite:///{tmp_path / 'notes.db'}"), generator
+    writer = NoteWriter.func_or_class(generator, f"sqlite:///{tmp_path / 'notes.db'}")
+    assert auth.clinic_id(writer.engine, "test", create=True) == CLINIC
+    return writer, generator
 
 
 def _write(writer, generator, session_id=None, force=False):
     prepared = prepare(TRANSCRIPT)
     first = draft(generator.engine, prepared, NoteFormat.SOAP, DraftOptions())
-    return asyncio.run(writer.write(prepared, first, session_id, force))
+    return asyncio.run(writer.write(prepared, first, session_id, force, clinic_id=CLINIC))
 
 
 def test_a_valid_draft_is_kept_without_retry(tmp_path):
@@ -89,28 +93,28 @@ def test_a_retry_that_cannot_be_queued_falls_back(tmp_path):
 
 def test_notes_are_persisted_and_a_clinician_edit_blocks_regeneration(tmp_path):
     writer, generator = _writer(tmp_path, None)
-    session_id = asyncio.run(writer.create_session(TRANSCRIPT, "c-1", None))
+    session_id = asyncio.run(writer.create_session(CLINIC, TRANSCRIPT, "c-1", None))
     _write(writer, generator, session_id)
-    stored = asyncio.run(writer.get_session(session_id))
+    stored = asyncio.run(writer.get_session(CLINIC, session_id))
     edit = NoteEdit(format=NoteFormat.SOAP, sections=stored.note.sections, summary=stored.note.summary)
-    _, etag = asyncio.run(writer.save_edit(session_id, edit, stored.etag))
+    _, etag = asyncio.run(writer.save_edit(CLINIC, session_id, edit, stored.etag))
     assert etag != stored.etag
     with pytest.raises(ClinicianEditExists):
-        asyncio.run(writer.transcript_for_generation(session_id, force=False))
+        asyncio.run(writer.transcript_for_generation(CLINIC, session_id, force=False))
     with pytest.raises(ClinicianEditExists):
         _write(writer, generator, session_id)
-    assert asyncio.run(writer.get_session(session_id)).note_metadata.source == "clinician"
+    assert asyncio.run(writer.get_session(CLINIC, session_id)).note_metadata.source == "clinician"
     _write(writer, generator, session_id, force=True)
-    assert asyncio.run(writer.get_session(session_id)).note_metadata.source == "model"
+    assert asyncio.run(writer.get_session(CLINIC, session_id)).note_metadata.source == "model"
 
 
 def test_an_edit_without_risk_flags_keeps_the_flagged_risks(tmp_path):
     writer, generator = _writer(tmp_path, None)
-    session_id = asyncio.run(writer.create_session(TRANSCRIPT, None, None))
+    session_id = asyncio.run(writer.create_session(CLINIC, TRANSCRIPT, None, None))
     _write(writer, generator, session_id)
-    stored = asyncio.run(writer.get_session(session_id))
+    stored = asyncio.run(writer.get_session(CLINIC, session_id))
     edit = NoteEdit(format=NoteFormat.SOAP, sections=stored.note.sections, summary="Edited summary.")
-    result, _ = asyncio.run(writer.save_edit(session_id, edit, stored.etag))
+    result, _ = asyncio.run(writer.save_edit(CLINIC, session_id, edit, stored.etag))
     assert result.note.risk_flags == stored.note.risk_flags and "{{RED:" in result.note.text
 
 
@@ -172,11 +176,17 @@ def test_summarize_and_session_generation_give_the_same_note(tmp_path, transcrip
     summarized = asyncio.run(
         writer.write(prepared, draft(generator.engine, prepared, note_format, DraftOptions()))
     )
-    session_id = asyncio.run(writer.create_session(prepared.text, None, None))
-    stored = asyncio.run(writer.get_session(session_id))
+    session_id = asyncio.run(writer.create_session(CLINIC, prepared.text, None, None))
+    stored = asyncio.run(writer.get_session(CLINIC, session_id))
     again = Preprocessor.func_or_class(max_transcript_chars=10_000).process(stored.transcript)
     generated = asyncio.run(
-        writer.write(again, draft(generator.engine, again, note_format, DraftOptions()), session_id, False)
+        writer.write(
+            again,
+            draft(generator.engine, again, note_format, DraftOptions()),
+            session_id,
+            False,
+            clinic_id=CLINIC,
+        )
     )
     assert generated.note == summarized.note
-    assert asyncio.run(writer.get_session(session_id)).note == summarized.note
+    assert asyncio.run(writer.get_session(CLINIC, session_id)).note == summarized.note

@@ -48,8 +48,25 @@ def _reset_postgres(url: str) -> None:
 
     engine = sa.create_engine(url)
     with engine.begin() as conn:
-        conn.execute(sa.text("DROP TABLE IF EXISTS notes, sessions, alembic_version CASCADE"))
+        conn.execute(
+            sa.text(
+                "DROP TABLE IF EXISTS notes, sessions, audit_events, idempotency_keys, api_keys, clinics,"
+                " alembic_version CASCADE"
+            )
+        )
+        conn.execute(sa.text("DROP FUNCTION IF EXISTS audit_events_append_only() CASCADE"))
     engine.dispose()
+
+
+def _api_key(database_url: str) -> str:
+    """A key of a clinic of its own on the migrated database (every API call needs one)."""
+    from deployments import auth, db
+
+    engine = db.make_engine(database_url)
+    db.migrate(engine)
+    _, key = auth.create_key(engine, f"serve-test-{uuid.uuid4().hex[:8]}")
+    engine.dispose()
+    return key
 
 
 def _config(port: int, database_url: str) -> dict:
@@ -80,6 +97,7 @@ def service(ray_instance, tmp_path_factory):
     if database_url.startswith("postgresql"):
         _reset_postgres(database_url)
     port = _free_port()
+    key = _api_key(database_url)
     config = ServeDeploySchema.model_validate(_config(port, database_url))
     client = serve_start(http_options=config.http_options.model_dump(), proxy_location=config.proxy_location)
     client.deploy_apps(config, _blocking=False)
@@ -93,7 +111,7 @@ def service(ray_instance, tmp_path_factory):
         time.sleep(1)
     else:
         pytest.fail(f"the application did not start: {serve.status()}")
-    with httpx.Client(base_url=base, timeout=180) as http:
+    with httpx.Client(base_url=base, timeout=180, headers={"Authorization": f"Bearer {key}"}) as http:
         yield http
     serve.shutdown()
 
@@ -226,11 +244,7 @@ def test_generation_past_its_limit_falls_back(service):
 
 def test_full_queue_answers_503_with_retry_after(service):
     def post(_: int) -> httpx.Response:
-        return httpx.post(
-            str(service.base_url).rstrip("/") + "/limited/v1/summarize",
-            json={"transcript": TRANSCRIPT},
-            timeout=120,
-        )
+        return service.post("/limited/v1/summarize", json={"transcript": TRANSCRIPT}, timeout=120)
 
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         responses = list(pool.map(post, range(8)))
