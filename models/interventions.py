@@ -195,6 +195,11 @@ TECHNIQUES: tuple[Technique, ...] = (
         "psychoeducation",
         (
             r"\bwhat we know (?:about|is)\b",
+            # Asking permission to inform: "Can I explain a couple of ideas about ...?"
+            r"\b(?:would it be (?:ok|okay|alright|all right) if i|is it (?:ok|okay|alright) if i"
+            r"|can i|could i|may i) (?:share|tell|give|offer|explain|say)\b",
+            r"\b(?:very |quite |really )?common "
+            r"(?:effect|pattern|reaction|response|experience|symptom|sign)\b",
             r"\bresearch (?:shows|suggests|tells)\b",
             r"\b(?:it['’]s|it is|that['’]s|that is) (?:really |very |quite |actually )?(?:common"
             r"|normal) (?:for|to|in|when|after)\b",
@@ -219,6 +224,9 @@ TECHNIQUES: tuple[Technique, ...] = (
         "cognitive_restructuring",
         (
             r"\bevidence\b",
+            r"\bhow (?:strongly|much) (?:do|did) you believe\b",
+            r"\bthought (?:column|diary|log)\b",
+            r"\bwhat (?:is|was) your mind telling you\b",
             r"\b(?:another|other|a different|a more balanced|an alternative) (?:way|explanation|thought|"
             r"perspective|view|story)\b",
             r"\b(?:balanced|alternative|helpful|unhelpful) thoughts?\b",
@@ -287,12 +295,19 @@ TECHNIQUES: tuple[Technique, ...] = (
             r"\bstay (?:in|with) (?:the|that|it) (?:situation|feeling|anxiety)?.*\buntil\b",
             r"\b(?:instead of|without) (?:avoiding|escaping|leaving|running)\b",
             r"\b(?:face|facing|approach) (?:the|your|that) fear\b",
+            r"\bbehaviou?ral experiments?\b",
+            r"\binteroceptive\b",
+            r"\bbring(?:ing)? (?:on )?(?:the|those) sensations\b",
         ),
     ),
     Technique(
         "relaxation",
         (
-            r"\bbreath(?:e|ing|s)?\b",
+            # Breathing practised or taught, not merely mentioned ("breathing fast when anxious").
+            r"\b(?:slow|deep|belly|paced|calm|square|box|steady)\s+breath",
+            r"\bbreathe (?:in|out)\b",
+            r"\bbreath(?:e|ing)\b.*\b(?:exercise|technique|skill|practi[cs]e|try|together|count)\b",
+            r"\b(?:exercise|technique|skill|practi[cs]e|try|let['’]s)\b.*\bbreath(?:e|ing)\b",
             r"\bgrounding\b",
             r"\b(?:five|5) things you can see\b",
             r"\b5-4-3-2-1\b",
@@ -338,6 +353,14 @@ TECHNIQUES: tuple[Technique, ...] = (
         exclude=(r"\bsafety plan",),
     ),
     Technique(
+        "homework_review",
+        (
+            r"\b(?:how did|how was|how were|how has|how have|let['’]s (?:start with|look at|go over|review)"
+            r"|did you (?:manage|get a chance|try|do|fill|keep)|(?:can|should|shall) we look at)\b.*"
+            r"\b(?:diary|log|homework|worksheet|tracker|thought record|practice|experiment)\b",
+        ),
+    ),
+    Technique(
         "goal_setting",
         (
             r"\bgoals?\b",
@@ -349,6 +372,7 @@ TECHNIQUES: tuple[Technique, ...] = (
         "homework",
         (
             r"\bhomework\b",
+            r"\bkeep (?:the|your|a) (?:\w+ )?(?:diary|log|journal|record|tracker)\b(?! of what we)",
             r"\b(?:worksheet|thought record|log|diary|journal|tracker)\b.*\b(?:week|between|before|next)\b",
             r"\b(?:this|over the|during the|before (?:next|our next)|between) (?:week|sessions?|now and)\b.*"
             r"\b(?:try|practi[cs]e|notice|write|keep|track|log|record|fill|complete|read)\b",
@@ -376,6 +400,21 @@ def therapist_sentences(turns: Iterable[Turn]) -> list[str]:
     return [s for t in turns if is_clinician(t.speaker) for s in sentences(t.text)]
 
 
+_REVIEWED_RE = re.compile(
+    r"\b(?:(?:sleep|panic|thought|mood|drink(?:ing)?|activity|worry|food|urge) )?"
+    r"(?:diary|log|homework|worksheet|tracker|thought record|experiment)\b",
+    re.I,
+)
+_RISK_KINDS = {
+    "suicidal thoughts": re.compile(
+        r"suicid|kill(?:ing)? yourself|end(?:ing)? your life|\b(?:die|dead)\b|not (?:being|be) here", re.I
+    ),
+    "self-harm": re.compile(r"(?:hurt|harm)(?:ing)? yourself|self[- ]harm", re.I),
+    "thoughts of harming others": re.compile(
+        r"(?:hurt|harm)(?:ing)? (?:anyone|someone|others|anybody)", re.I
+    ),
+    "safety at home": re.compile(r"safe (?:at home|to go home)", re.I),
+}
 _RELAXATION_KINDS = {
     "breath": "breathing", "ground": "grounding", "relax": "relaxation", "mindful": "mindfulness",
     "body scan": "mindfulness", "things you can see": "grounding", "feet on": "grounding",
@@ -394,6 +433,13 @@ def _details(key: str, sentence: str) -> list[str]:
         m = _WEIGHED_RE.search(sentence)
         word = " ".join(m.group(1).lower().split()) if m else ""
         return [word] if word and word not in _NOT_WEIGHED else []
+    if key == "homework_review":
+        m = _REVIEWED_RE.search(sentence)
+        return [m.group(0).lower()] if m else []
+    if key == "risk_screening":
+        return [kind for kind, cue in _RISK_KINDS.items() if cue.search(sentence)]
+    if key == "exposure":
+        return ["experiment" if "experiment" in lower else "exposure"]
     if key == "relaxation":
         return [kind for cue, kind in _RELAXATION_KINDS.items() if cue in lower]
     return []
@@ -444,8 +490,6 @@ _USED = {
 }
 #: Techniques named by a verb phrase of their own, after the explored topics and psychoeducation.
 _DONE = {
-    "exposure": "planned graded exposure",
-    "risk_screening": "screened for risk",
     "safety_planning": "reviewed a safety plan",
     "goal_setting": "set goals with the client",
     "homework": "assigned homework",
@@ -457,7 +501,8 @@ def phrases(found: Mapping[str, Found]) -> list[str]:
     used = [
         name or _ruler(found[key].details, found[key].count) for key, name in _USED.items() if key in found
     ]
-    out = [f"used {_and(used)}"] if used else []
+    out = [f"reviewed the {found['homework_review'].details[0]}"] if "homework_review" in found else []
+    out += [f"used {_and(used)}"] if used else []
     if "validation" in found:
         out.append("validated the client's feelings")
     explored = []
@@ -473,6 +518,13 @@ def phrases(found: Mapping[str, Found]) -> list[str]:
         out.append("provided psychoeducation" + (f" about {_and(topic[:2])}" if topic else ""))
     if "relaxation" in found:
         out.append(f"practised {_and(found['relaxation'].details or ['relaxation'])} skills")
+    if "exposure" in found:
+        kinds = found["exposure"].details
+        out.append(
+            "set up a behavioural experiment" if kinds == ["experiment"] else "planned graded exposure"
+        )
+    if "risk_screening" in found:
+        out.append(f"screened for {_and(found['risk_screening'].details or ['risk'])}")
     return out + [phrase for key, phrase in _DONE.items() if key in found]
 
 

@@ -58,6 +58,10 @@ Client: I can do that."""
         ("scaling", "On a scale of zero to ten, how confident are you?"),
         ("psychoeducation", "A lot of people who stop drinking notice their sleep gets worse for a week."),
         ("psychoeducation", "That's the fight-or-flight response doing its job."),
+        ("psychoeducation", "Can I explain a couple of ideas about why sleep gets stuck?"),
+        ("homework_review", "Let's start with the sleep diary."),
+        ("exposure", "That's what we'd call a behavioural experiment."),
+        ("cognitive_restructuring", "How strongly did you believe that, zero to a hundred?"),
         ("cognitive_restructuring", "What's the evidence for that thought?"),
         ("cognitive_restructuring", "What would you say to a friend who thought that?"),
         ("ambivalence", "What are the pros and cons of quitting?"),
@@ -95,6 +99,8 @@ def test_technique_matches(key: str, sentence: str) -> None:
         ("ambivalence", "What happened on Friday?"),
         ("values", "How important is this to you, from zero to ten?"),
         ("relaxation", "I was out of breath after the stairs."),
+        ("relaxation", "Tingling hands are a common effect of breathing fast when anxious."),
+        ("homework_review", "How was your weekend?"),
         ("risk_screening", "Let's go over your safety plan."),
         ("goal_setting", "Good morning."),
         ("homework", "See you next week."),
@@ -138,6 +144,16 @@ def test_sentence_uses_the_transcripts_role_label() -> None:
     assert clinician_title(parse_turns("Dr. Lee: Hello.\nClient: Hi.")) == "therapist"
 
 
+def test_details_name_what_was_reviewed_screened_and_tried() -> None:
+    transcript = """Therapist: Let's start with the panic diary.
+Therapist: Have you had thoughts of ending your life, or of hurting yourself?
+Therapist: That's what we'd call a behavioural experiment."""
+    sentence = interventions_sentence(transcript)
+    assert sentence.startswith("The therapist reviewed the panic diary, ")
+    assert "screened for suicidal thoughts and self-harm" in sentence
+    assert "set up a behavioural experiment" in sentence
+
+
 def test_no_techniques_no_sentence() -> None:
     assert interventions_sentence("Client: I had a quiet week.\nTherapist: Okay.") == ""
     assert interventions_sentence("") == ""
@@ -163,7 +179,7 @@ Therapist: Let's practise slow breathing.
 Therapist: For homework, try the breathing each morning this week.
 Therapist: That makes sense."""
     parts = phrases(detect(parse_turns(transcript)))
-    assert "screened for risk" in parts and "reviewed a safety plan" in parts
+    assert "screened for suicidal thoughts" in parts and "reviewed a safety plan" in parts
     sentence = interventions_sentence(transcript)
     assert sentence.count("The therapist") == 2 and sentence.endswith(".")
     assert "The therapist also" in sentence
