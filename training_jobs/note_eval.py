@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from models.interventions import interventions_sentence
 from models.text import MARKER_RE, normalize
 from schemas.notes import SECTIONS, Note, NoteFormat
 from training_jobs.data import DatasetError, Pair, Problem
@@ -101,6 +102,27 @@ def _rouge(pred: str, ref: str, prefix: str = "", suffix: str = "") -> dict[str,
     return {f"{prefix}{k}{suffix}": scores[k] for k in ROUGE_REPORTED}
 
 
+#: The section of each format that names what the therapist did.
+INTERVENTION_SECTIONS = {
+    NoteFormat.SOAP: "objective",
+    NoteFormat.DAP: "data",
+    NoteFormat.BIRP: "intervention",
+}
+
+
+def interventions_scores(note: Note, transcript: str, references: Mapping[str, str]) -> dict[str, float]:
+    """ROUGE-1 against the reference of the section that names the interventions (objective, data,
+    intervention): of the rules' sentence alone (`models.interventions`), and of the note's
+    section with that sentence added, to set beside `rouge1/<section>` (the section as drafted)."""
+    key = INTERVENTION_SECTIONS[note.format]
+    sentence = interventions_sentence(transcript)
+    combined = f"{note.sections.get(key, '').strip()} {sentence}".strip()
+    return {
+        "rouge1/interventions_sentence": rouge_scores(sentence, references.get(key, ""))["rouge1"],
+        f"rouge1/{key}+interventions": rouge_scores(combined, references.get(key, ""))["rouge1"],
+    }
+
+
 def score_note(
     note: Note,
     info: Mapping[str, object],
@@ -121,6 +143,7 @@ def score_note(
         pred = whole(note.sections, note.format)
         for key in SECTIONS[note.format]:
             scores.update(_rouge(note.sections.get(key, ""), references.get(key, ""), suffix=f"/{key}"))
+        scores.update(interventions_scores(note, transcript, references))
     else:
         pred = MARKER_RE.sub(r"\1", note.text or "\n\n".join(note.sections.values()))
         section = MTS_SECTIONS.get(header.strip().lower(), "subjective")

@@ -82,6 +82,8 @@ def test_score_note_per_section_and_whole():
     for key in SECTIONS[NoteFormat.SOAP]:
         assert scores[f"rouge1/{key}"] == pytest.approx(1.0)
     assert scores["rouge1"] == pytest.approx(1.0)
+    assert 0 < scores["rouge1/interventions_sentence"] < 1
+    assert scores["rouge1/objective+interventions"] < scores["rouge1/objective"]
     assert scores["duplication_max"] < 0.3 and scores["medical_register_note"] == 0.0
     assert scores["unsupported_fact_note"] == 0.0 and scores["fallback"] == 0.0
 
