@@ -110,3 +110,13 @@ def note_example(
     """(prompt, completion) of one whole-note training example."""
     prompt = note_prompt(profile, transcript, note_format)
     return prompt, json.dumps(note, ensure_ascii=False) + profile.assistant_suffix
+
+
+def risk_prompt(profile: ModelProfile, transcript: str, question: str) -> str:
+    """The exact prompt asking the model one yes/no risk question about the client, answered
+    `no` or `yes: "<the client's words>"` (transcript first: it shares the transcript's tokens
+    with the note's section prompts). The questions live in `models.risk_model`."""
+    return profile.render(
+        f"{transcript_block(transcript)}Question about what the client said (not the therapist): "
+        f'{question} Answer no, or answer yes: followed by the client\'s exact words in quotes.'
+    )
