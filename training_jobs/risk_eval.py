@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from models.risk import highest, scan
+from models.text import normalize
 from schemas.notes import RiskCategory, RiskFlag
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "tests" / "data" / "risk"
@@ -106,44 +107,121 @@ def table(name: str, report: Report) -> str:
     for category, c in report.by_category.items():
         agree = f"{c.severity_ok}/{c.tp}" if c.tp else "-"
         lines.append(
-            f"| {category.value} | {c.tp + c.fn} | {c.tp} | {c.recall:.3f} | {c.fp} | {c.precision:.3f} | {agree} |"
+            f"| {category.value} | {c.tp + c.fn} | {c.tp} | {c.recall:.3f} | {c.fp} | {c.precision:.3f} "
+            f"| {agree} |"
         )
     return "\n".join(lines)
 
 
+class LlamaAsk:
+    """Answers opinion requests with llama-cpp-python directly (greedy, GBNF grammar), as the
+    service's engine does; used to measure the second opinion without the Serve stack."""
+
+    def __init__(self, model: str, lora: str | None, threads: int) -> None:
+        from llama_cpp import Llama
+
+        from models.profiles import get_profile
+        from models.resolve import resolve_model
+
+        resolved = resolve_model(model)
+        lora_path = lora or resolved.lora_path
+        self.name = f"{resolved.name}:{resolved.version}" + (" (no adapter)" if not lora_path else "")
+        self.profile = get_profile(resolved.profile)
+        self.llm = Llama(
+            model_path=str(resolved.path),
+            lora_path=str(lora_path) if lora_path else None,
+            n_ctx=2048,
+            n_threads=threads,
+            n_threads_batch=threads,
+            seed=0,
+            verbose=False,
+        )
+
+    def __call__(self, requests) -> list[str]:
+        from llama_cpp import LlamaGrammar
+
+        answers = []
+        for r in requests:
+            self.llm.reset()
+            out = self.llm.create_completion(
+                r.prompt,
+                max_tokens=r.max_tokens,
+                temperature=0.0,
+                grammar=LlamaGrammar.from_string(r.grammar, verbose=False),
+                stop=list(self.profile.stop),
+            )
+            answers.append(out["choices"][0]["text"].strip())  # type: ignore[index]
+        return answers
+
+    def close(self) -> None:
+        self.llm.close()
+
+
+def opinion_report(cases: Sequence[Case], ask: LlamaAsk, cache: Path) -> str:
+    """Tables of the scan alone, the scan plus the model's flags (gate none and candidate) and
+    the model's accepted flags alone; the model's answers are cached in `cache` by case id."""
+    from models.risk_model import opinion_flags, opinion_requests
+
+    answers: dict[str, dict[str, str]] = json.loads(cache.read_text()) if cache.exists() else {}
+    for n, case in enumerate(cases, 1):
+        if case.id not in answers:
+            requests = opinion_requests(ask.profile, normalize(case.text))
+            answers[case.id] = {r.category.value: a for r, a in zip(requests, ask(requests), strict=True)}
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            cache.write_text(json.dumps(answers, indent=1))
+            print(f"{n}/{len(cases)} cases asked", file=sys.stderr)
+    by_id = {c.id: c for c in cases}
+
+    def variant(gate: str, with_scan: bool) -> Callable[[str], list[RiskFlag]]:
+        def detect_case(case_id: str) -> list[RiskFlag]:
+            text = normalize(by_id[case_id].text)
+            scan_flags = scan(text)
+            given = {RiskCategory(k): v for k, v in answers[case_id].items()}
+            model = opinion_flags(text, given, scan_flags if with_scan else [], gate)  # type: ignore[arg-type]
+            return [*scan_flags, *model] if with_scan else model
+
+        return detect_case
+
+    keyed = [Case(c.id, c.kind, c.tag, c.id, c.expected) for c in cases]  # detectors look cases up by id
+    yes = sum(a.lower().startswith("yes") for per in answers.values() for a in per.values())
+    parts = [f"model {ask.name}: {yes} yes answers of {5 * len(cases)} questions"]
+    for name, gate, with_scan in (
+        ("scan alone", "none", None),
+        ("model alone (quote checked, no gate)", "none", False),
+        ("scan + model, no gate", "none", True),
+        ("scan + model, candidate gate", "candidate", True),
+    ):
+        detect = (lambda cid: scan(by_id[cid].text)) if with_scan is None else variant(gate, with_scan)
+        parts.append(table(name, evaluate(keyed, detect)))
+    return "\n\n".join(parts)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the tables (and the ids of missed and falsely flagged cases with `--verbose`)."""
-    ap = argparse.ArgumentParser(prog="python -m training_jobs.evaluate --task risk", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m training_jobs.evaluate --task risk", description=__doc__.split("\n")[0]
+    )
     ap.add_argument("--task", choices=("risk",), default="risk")
     ap.add_argument("--data", type=Path, default=DATA_DIR, help="folder with dev.jsonl and heldout.jsonl")
     ap.add_argument("--split", choices=SPLITS, action="append", help="only these splits")
     ap.add_argument("--opinion", action="store_true", help="add the model's second opinion")
     ap.add_argument("--model", default="embedded", help="model ref for --opinion")
     ap.add_argument("--lora", help="LoRA adapter GGUF for --opinion")
-    ap.add_argument("--gate", choices=("candidate", "none"), default="candidate", help="model flag gate")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--verbose", action="store_true", help="list the ids of missed and false flags")
     args, _ = ap.parse_known_args(argv)
-    detect: Callable[[str], list[RiskFlag]] = scan
-    engine = None
-    if args.opinion:
-        from models.risk_model import detect_with_opinion
-        from training_jobs.evaluate import _load_engine
-
-        engine, _meta = _load_engine(
-            argparse.Namespace(model=args.model, lora=args.lora, profile=None, n_ctx=2048, threads=args.threads, seed=0)
-        )
-
-        def detect(text: str) -> list[RiskFlag]:
-            return detect_with_opinion(engine, text, gate=args.gate)
-
+    ask = LlamaAsk(args.model, args.lora, args.threads) if args.opinion else None
     try:
         for split in args.split or SPLITS:
             path = args.data / f"{split}.jsonl"
             if not path.exists():
                 print(f"{split}: {path} not found", file=sys.stderr)
                 continue
-            report = evaluate(load_cases(path), detect)
+            if ask is not None:
+                cache = Path("var/eval") / f"risk-answers-{split}-{args.model.replace(':', '_')}.json"
+                print(opinion_report(load_cases(path), ask, cache) + "\n")
+                continue
+            report = evaluate(load_cases(path))
             print(table(split, report) + "\n")
             if args.verbose:
                 for category, c in report.by_category.items():
@@ -151,8 +229,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         print(f"{category.value}: missed {c.missed} false {c.false}")
                 print(f"flagged negatives: {report.flagged_negatives}\n")
     finally:
-        if engine is not None:
-            engine.close()
+        if ask is not None:
+            ask.close()
     return 0
 
 

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from models.risk import context as ctx
-from models.risk.lexicon import AN, CONTEXT, CUES, HO, INTENT_RE, SH, SI, SPECIFICS_RE, SR, Cue
+from models.risk.lexicon import AN, CONTEXT, CUES, HO, INTENT_RE, SH, SI, SPECIFICS_RE, Cue
 from models.text import is_clinician, normalize, parse_turns, sentences
 from schemas.notes import SEVERITIES, RiskCategory, RiskFlag, RiskSource
 
@@ -78,7 +78,9 @@ def _evidence(sentence: str, start: int, end: int) -> str:
     return ("…" if lo > 0 else "") + piece + ("…" if hi < len(sentence) else "")
 
 
-def _grade(category: RiskCategory, severity: str, sentence: str, start: int, end: int, turn: str) -> str | None:
+def _grade(
+    category: RiskCategory, severity: str, sentence: str, start: int, end: int, turn: str
+) -> str | None:
     """The severity of a cue match read in its sentence and turn, or None when it is not a risk
     of the client's (or of a dependant's, where that counts)."""
     other = ctx.about_someone_else(sentence, start, end)
@@ -92,9 +94,18 @@ def _grade(category: RiskCategory, severity: str, sentence: str, start: int, end
             return "history"
         if category is SI and severity != "behavior" and past and ctx.RESOLVED_RE.search(turn):
             return None
-        if category is SI and severity in ("wish_to_die", "active_thoughts", "method") and INTENT_RE.search(turn):
+        if (
+            category is SI
+            and severity in ("wish_to_die", "active_thoughts", "method")
+            and INTENT_RE.search(turn)
+        ):
             severity = "intent"
-        if category is SI and severity == "intent" and SPECIFICS_RE.search(sentence) and _ACT_RE.search(sentence[start:end]):
+        if (
+            category is SI
+            and severity == "intent"
+            and SPECIFICS_RE.search(sentence)
+            and _ACT_RE.search(sentence[start:end])
+        ):
             return "plan"
         return severity
     if category is HO:
@@ -119,7 +130,9 @@ def _grade(category: RiskCategory, severity: str, sentence: str, start: int, end
     return "lapse" if severity == "relapse" and _LAPSE_RE.search(turn) else severity
 
 
-def _has_context(category: RiskCategory, turn: str, sentence_at: int, start: int, end: int, asked: str) -> bool:
+def _has_context(
+    category: RiskCategory, turn: str, sentence_at: int, start: int, end: int, asked: str
+) -> bool:
     """Whether the turn outside the matched words (or the question before it) is about the risk."""
     pattern = _CONTEXT[category]
     if pattern.search(asked):
@@ -230,7 +243,9 @@ def highest(flags: Sequence[RiskFlag]) -> dict[RiskCategory, str]:
     best: dict[RiskCategory, str] = {}
     for flag in flags:
         current = best.get(flag.category)
-        if current is None or severity_rank(flag.category, flag.severity) > severity_rank(flag.category, current):
+        if current is None or severity_rank(flag.category, flag.severity) > severity_rank(
+            flag.category, current
+        ):
             best[flag.category] = flag.severity
     return best
 

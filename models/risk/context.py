@@ -11,7 +11,8 @@ from schemas.notes import RiskCategory
 #: Figures of speech that contain risk words; matched spans are blanked before scanning.
 IDIOMS_RE = re.compile(
     r"\bkill(?:s|ing) (?:me|us|it)\b|\bkill(?:s|ed|ing)? (?:(?:some )?time|two birds|the mood)\b"
-    r"|\b(?:is|are|was|'s|'re|will|gonna|going to) (?:\w+ )?(?:kill|murder) (?:me|us)\b(?! if I (?:ever )?(?:leave|left|tell|told))"
+    r"|\b(?:is|are|was|'s|'re|will|gonna|going to) (?:\w+ )?(?:kill|murder) (?:me|us)\b"
+    r"(?! if I (?:ever )?(?:leave|left|tell|told))"
     r"|\bdying (?:to|for|of (?:embarrassment|laughter|boredom))\b|\bto die for\b"
     r"|\b(?:die|died|dying) (?:laughing|of (?:embarrassment|shame))\b|\bnearly died\b"
     r"|\b(?:bored|scared|frightened|worried|tickled|loved|talked|done|worked) to death\b"
@@ -29,7 +30,8 @@ IDIOMS_RE = re.compile(
     r"|\bkill(?:ed|ing)? it\b(?= at| on| in| today| this| last|[.!,])"
     r"|\b(?:cut|burn(?:ed|t)?|hurt) (?:my|him|her)(?:self)? (?:\w+ )?(?:(?:while|when) (?:I was |I'm )?"
     r"(?:playing|lifting|running|falling|fell|cooking|chopping|working out|moving|skiing|hiking|cycling)"
-    r"|playing|lifting|running|falling|chopping|cooking|on the (?:oven|stove|pan|iron|grill)|at (?:work|the gym))"
+    r"|playing|lifting|running|falling|chopping|cooking|on the (?:oven|stove|pan|iron|grill)"
+    r"|at (?:work|the gym))"
     r"|\b(?:cut|burn(?:ed|t)?) my (?:finger|thumb|hand) (?:on|chopping|cutting|while|making)\b"
     r"|\bburn(?:ed|t)? myself on\b|\bby accident\b|\baccidentally\b"
     r"|\bas prescribed\b|\b(?:doctor|psychiatrist|surgeon|dentist|nurse) (?:gave|prescribed)\b[^.!?]*",
@@ -61,10 +63,12 @@ _HYPOTHETICAL_RE = re.compile(
 )
 _MAIN_CLAUSE_RE = re.compile(r"\b(?:I'll|I will|I'd|I would|I'm going|I'm gonna|then)\b|,", re.I)
 _SELF_WORD_RE = re.compile(r"\b(?:I|I'm|I've|I'd|I'll|me|myself|we|we're|we've|us)\b", re.I)
+#: Subjects that are someone else: pronouns, and "my friend" unless after a preposition ("to my mom").
 _OTHER_WORD_RE = re.compile(
     rf"\b(?:he|she|they|he's|she's|they're|he'd|she'd|they'd|he'll|she'll|they've|who|whose|someone|"
-    rf"somebody|people|(?:him|her|them)sel(?:f|ves)|his|their|a (?:guy|man|woman|girl|boy|kid|teenager|"
-    rf"person|character)|(?:my|our|a) {PERSON}s?(?:'s)?|(?:my|our) (?:\w+'s )?{PERSON})\b",
+    rf"somebody|people|(?:him|her|them)sel(?:f|ves)|a (?:guy|man|woman|girl|boy|kid|teenager|person|"
+    rf"character))\b|(?<!to )(?<!with )(?<!for )(?<!at )(?<!from )(?<!about )(?<!of )(?<!and )(?<!on )"
+    rf"\b(?:my|our|a|his|her|their) (?:best |old |ex-?|older |younger |little |\w+'s )?{PERSON}s?\b",
     re.I,
 )
 _MATCH_OTHER_RE = re.compile(r"\b(?:him|her|them)sel(?:f|ves)\b|\b(?:his|her|their) (?:own )?life\b", re.I)
@@ -140,22 +144,46 @@ def screening_question(sentence: str) -> bool:
 QUESTIONS: tuple[tuple[RiskCategory, str, re.Pattern[str]], ...] = tuple(
     (c, s, re.compile(p, re.I))
     for c, s, p in (
-        (SI, "behavior", r"\b(?:done|started to do|prepared to do|tried) (?:anything|something)?\b.*"
-         r"\b(?:end your life|kill yourself|suicide)|\battempt"),
-        (SI, "plan", r"\b(?:plan|worked out|details)\b.*\b(?:kill yourself|end your life|suicide|die)|"
-         r"\bdo you have a plan\b"),
+        (
+            SI,
+            "behavior",
+            r"\b(?:done|started to do|prepared to do|tried) (?:anything|something)?\b.*"
+            r"\b(?:end your life|kill yourself|suicide)|\battempt",
+        ),
+        (
+            SI,
+            "plan",
+            r"\b(?:plan|worked out|details)\b.*\b(?:kill yourself|end your life|suicide|die)|"
+            r"\bdo you have a plan\b",
+        ),
         (SI, "intent", r"\bact on (?:them|these|those|it|that)\b|\bintend|\bintention"),
         (SI, "method", r"\bhow you (?:might|would|could) do\b|\bthought about how\b|\ba method\b"),
-        (SI, "active_thoughts", r"\bthoughts? (?:of|about) (?:killing yourself|suicide|ending your "
-         r"(?:life|own life)|taking your (?:own )?life)|\bsuicidal\b|\bkill(?:ing)? yourself\b"),
-        (SI, "wish_to_die", r"\bwish(?:ed)? (?:you were|you could) (?:dead|go to sleep|die)|\bbetter off "
-         r"dead\b|\bnot wake up\b|\bwant(?:ed)? to die\b"),
-        (SH, "behavior", r"\b(?:done|did) (?:anything|something) to hurt yourself\b|\bhurt yourself\b.*"
-         r"\b(?:since|last|this)\b|\bcut(?:ting)? yourself\b|\bself[- ]?harm"),
+        (
+            SI,
+            "active_thoughts",
+            r"\bthoughts? (?:of|about) (?:killing yourself|suicide|ending your "
+            r"(?:life|own life)|taking your (?:own )?life)|\bsuicidal\b|\bkill(?:ing)? yourself\b",
+        ),
+        (
+            SI,
+            "wish_to_die",
+            r"\bwish(?:ed)? (?:you were|you could) (?:dead|go to sleep|die)|\bbetter off "
+            r"dead\b|\bnot wake up\b|\bwant(?:ed)? to die\b",
+        ),
+        (
+            SH,
+            "behavior",
+            r"\b(?:done|did) (?:anything|something) to hurt yourself\b|\bhurt yourself\b.*"
+            r"\b(?:since|last|this)\b|\bcut(?:ting)? yourself\b|\bself[- ]?harm",
+        ),
         (SH, "urges", r"\burges? to (?:cut|hurt|harm|burn)"),
         (HO, "ideation", r"\b(?:hurt|harm|kill)(?:ing)? (?:anyone|someone|somebody|others|anybody)\b"),
-        (AN, "current", r"\b(?:anyone|someone|somebody|he|she) (?:\w+ )?(?:hurt|hit|touch|hurting|"
-         r"hitting|touching)\w* you\b|\bafraid of (?:him|her)\b|\bunsafe at home\b"),
+        (
+            AN,
+            "current",
+            r"\b(?:anyone|someone|somebody|he|she) (?:\w+ )?(?:hurt|hit|touch|hurting|"
+            r"hitting|touching)\w* you\b|\bafraid of (?:him|her)\b|\bunsafe at home\b",
+        ),
         (SR, "relapse", r"\b(?:used|use|using|drink|drank|drinking|relapsed?)\b.*\bsince\b|\brelaps"),
         (SR, "use", r"\b(?:using|use|used)\b.*\b(?:drugs|substances|anything)\b"),
     )

@@ -41,16 +41,20 @@ from dataclasses import dataclass
 from schemas.notes import RiskCategory
 
 # Building blocks. The scan reads text whose curly apostrophes were made straight.
-I = r"\bI(?:'m|'ve|'d|'ll| am| have| had| was| will| would)?"
 SELF = r"(?:myself|my ?self)"
 ANY_SELF = r"(?:my|him|her|them|your|our)sel(?:f|ves)"
 PERSON = (
     r"(?:boss|wife|husband|partner|girlfriend|boyfriend|ex|father|mother|dad|mom|stepdad|stepmom|"
     r"stepfather|stepmother|brother|sister|son|daughter|kids?|children|baby|neighbou?r|co-?worker|"
-    r"roommate|teacher|supervisor|manager|landlord|uncle|aunt|cousin|family|friend)"
+    r"roommate|teacher|supervisor|manager|landlord|uncle|aunt|cousin|family|friend|coach|stepbrother|"
+    r"stepsister|nephew|niece|grandpa|grandma|grandfather|grandmother|ex-(?:husband|wife|boyfriend|"
+    r"girlfriend|partner))"
 )
 #: Someone other than the speaker: pronouns, "my <person>", "the guy", or a capitalised name.
-OTHER = rf"(?:him|her|them|someone|somebody|anyone|anybody|people|every(?:one|body)|(?:my|his|her|the) {PERSON}|the (?:guy|man|woman|baby|kids)|that (?:guy|man|woman)|(?-i:[A-Z][a-z]+))"
+OTHER = (
+    rf"(?:him|her|them|someone|somebody|anyone|anybody|people|every(?:one|body)|(?:my|his|her|"
+    rf"the) {PERSON}|the (?:guy|man|woman|baby|kids)|that (?:guy|man|woman)|(?-i:[A-Z][a-z]+))"
+)
 HARM_VERB = (
     r"(?:kill|murder|hurt|harm|stab|shoot|strangle|choke|beat up|beat|punch|attack|poison|"
     r"run over|smother|drown|suffocate|shake)"
@@ -67,10 +71,13 @@ ELDER = (
     r"home|group home|assisted living|caregiver|dementia|alzheimer|disab\w+|down syndrome|"
     r"wheelchair|bedridden)"
 )
-PILLS = (
-    r"(?:pills?|tablets?|meds|medications?|medicine|painkillers|sleeping pills|insulin|"
-    r"prescriptions?|\w+ pills)"
+MEDS = (
+    r"(?:seroquel|quetiapine|ambien|zolpidem|trazodone|xanax|klonopin|ativan|valium|lithium|tylenol|"
+    r"acetaminophen|paracetamol|advil|ibuprofen|aspirin|oxycodone|oxy|percocets?|vicodin|tramadol|"
+    r"benadryl|lexapro|zoloft|prozac|wellbutrin|lamictal|gabapentin|benzos|opioids|insulin|"
+    r"antidepressants|sleeping pills)"
 )
+PILLS = rf"(?:pills?|tablets?|meds|medications?|medicine|painkillers|prescriptions?|\w+ pills|{MEDS})"
 WEAPON = r"(?:gun|pistol|handgun|rifle|shotgun|knife|blade|bat|machete|hammer|weapon)"
 SUBSTANCE = (
     r"(?:alcohol|booze|the bottle|beers?|wine|vodka|whiske?y|liquor|tequila|rum|drink(?:s|ing)?|"
@@ -89,7 +96,8 @@ USE_VERB = (
     r"loaded|wasted|hammered|high))"
 )
 DISTANT_PAST = (
-    r"\b(?:when I was (?:a |little|young|younger|in |\d|\w+teen|twelve|eleven|ten)|as a (?:kid|child|"
+    r"\b(?:when I was (?:a |little|young|younger|in |\d|one|two|three|four|five|six|seven|eight|nine|ten|"
+    r"eleven|twelve|\w+teen|\w+ty)|as a (?:kid|child|"
     r"teen\w*)|growing up|in (?:high|middle|elementary|grade) school|in college|back in (?:college|high "
     r"school|the day|\d{4})|(?:\w+ )?years ago|in my (?:teens|twenties|thirties)|used to|back then|"
     r"when we were (?:kids|little|young))\b"
@@ -114,9 +122,13 @@ SI, SH, HO, AN, SR = (
     RiskCategory.SUBSTANCE_RELAPSE,
 )
 
-_DIE = rf"(?:kill(?:ing)? {SELF}|end(?:ing)? (?:it all|my (?:own )?life|it|things|everything)|take my (?:own )?life|die|be dead|suicide|hang {SELF}|shoot {SELF})"
+_DIE = (
+    rf"(?:kill(?:ing)? {SELF}|end(?:ing)? (?:it all|my (?:own )?life|it|things|everything)|"
+    rf"take my (?:own )?life|die|be dead|suicide|hang {SELF}|shoot {SELF})"
+)
 _METHOD = (
-    rf"(?:(?:taking|take|swallow\w*) (?:all |a (?:whole )?(?:bottle|handful|bunch) of )?(?:(?:my|the|all my|all the|those) )?{PILLS}|"
+    rf"(?:(?:taking|take|swallow\w*) (?:all (?:of )?|a (?:whole )?(?:bottle|handful|"
+    rf"bunch) of )?(?:(?:my|the|all my|all the|those) )?{PILLS}|"
     r"overdos\w*|jump\w* (?:off|from|in front of)|(?:go|going|drive|driving|drove|walk\w*|step\w*) "
     r"(?:off|over|into|in front of) (?:the |a )?(?:bridge|rail|railing|edge|cliff|ledge|river|lake|"
     r"traffic|train|truck|bus)|crash\w* (?:my|the) car|driv\w* (?:my car )?(?:into|off)|hang\w* "
@@ -126,227 +138,550 @@ _METHOD = (
 )
 _PREP = (
     rf"(?:sav(?:e|ed|ing) up|sav(?:e|ed|ing)|stockpil\w*|hoard\w*|stash\w*|squirrel\w* away)\s+"
-    rf"(?:up\s+)?(?:(?:my|all|some|a lot of|the|of|extra)\s+){{0,2}}{PILLS}"
+    rf"(?:up\s+)?(?:(?:my|all|some|a lot of|the|of|extra)\s+){{0,2}}{PILLS}|\bstockpil\w*"
 )
 
 CUES: dict[RiskCategory, tuple[Cue, ...]] = {
     SI: (
         # C-SSRS 6 (behaviour): attempts, aborted attempts, preparatory acts; AFSP warning signs.
-        Cue("behavior", rf"\b(?:tried|attempted|try|tries|trying|attempt) (?:to )?(?:kill(?:ing)? "
+        Cue(
+            "behavior",
+            rf"\b(?:tried|attempted|try|tries|trying|attempt) (?:to )?(?:kill(?:ing)? "
             rf"{ANY_SELF}|end(?:ing)? (?:my|his|her|their) (?:own )?life|take (?:my|his|her) (?:own )?"
-            rf"life|hang {ANY_SELF}|overdose)\b|\battempted suicide\b|\bsuicide attempts?\b"),
-        Cue("behavior", rf"\boverdos\w* on purpose\b|\bon purpose overdos\w*|\bintentional(?:ly)? overdos\w*"),
-        Cue("behavior", rf"\b(?:took|swallowed|downed)\b[^.!?]{{0,40}}\b(?:{PILLS}|bottle)\b[^.!?]{{0,50}}"
-            rf"\b(?:wanted to die|to die|kill {SELF}|end it|on purpose|to not wake up)"),
-        Cue("behavior", r"\balmost (?:jumped|did it|went through with it|pulled the trigger|"
+            rf"life|hang {ANY_SELF}|overdose)\b|\battempted suicide\b|\bsuicide attempts?\b",
+        ),
+        Cue("behavior", r"\boverdos\w* on purpose\b|\bon purpose overdos\w*|\bintentional(?:ly)? overdos\w*"),
+        Cue(
+            "behavior",
+            rf"\b(?:took|swallowed|downed)\b[^.!?]{{0,40}}\b(?:{PILLS}|bottle)\b[^.!?]{{0,50}}"
+            rf"\b(?:wanted to die|to die|kill {SELF}|end it|on purpose|to not wake up)",
+        ),
+        Cue(
+            "behavior",
+            r"\balmost (?:jumped|did it|went through with it|pulled the trigger|"
             r"killed myself|stepped off)|\b(?:stood|standing|sat) (?:on|at) (?:the|a) (?:edge of "
             r"(?:the|a) )?(?:bridge|ledge|roof|edge|tracks|railing)\b|\bthe (?:rope|noose|gun|"
-            r"pills) (?:was |were )?(?:in my hands?|around my neck)"),
+            r"pills) (?:was |were )?(?:in my hands?|around my neck)",
+        ),
         Cue("behavior", _PREP),
         Cue("behavior", r"\b(?:goodbye|suicide|farewell) (?:letters?|notes?|messages?|videos?)\b"),
-        Cue("behavior", r"\b(?:wrote|written|writing|write|left)\b(?: \w+){0,3} (?:letters?|notes?) "
-            r"to\b[^.!?]{0,40}\b(?:just in case|in case|for after|when I'm gone|after I'm gone)"),
-        Cue("behavior", r"\b(?:giv\w+|gave) away (?:all |most |some )?(?:of )?my (?:stuff|things|"
+        Cue(
+            "behavior",
+            r"\b(?:wrote|written|writing|write|left)\b(?: \w+){0,3} (?:letters?|notes?) "
+            r"to\b[^.!?]{0,40}\b(?:just in case|in case|for after|when I'm gone|after I'm gone)",
+        ),
+        Cue(
+            "behavior",
+            r"\b(?:giv\w+|gave) away (?:all |most |some )?(?:of )?my (?:stuff|things|"
             r"belongings|possessions|\w+ collection)|\bgiv\w+ my (?:stuff|things|belongings|"
-            r"possessions) away|\b(?:put\w*|get\w*|got) my affairs in order\b"),
+            r"possessions) away|\b(?:put\w*|get\w*|got) my affairs in order\b",
+        ),
         Cue("behavior", r"\b(?:gave|giving|give|given) (?:away )?my \w+(?: \w+)? to\b", context=True),
-        Cue("behavior", r"\bsay(?:ing)? (?:my )?goodbyes?\b(?: to (?:people|everyone|everybody|friends|"
-            r"family|my (?:friends|family)|old friends))?|\bsaid (?:my )?goodbyes?\b", context=True),
-        Cue("behavior", r"\bsay(?:ing)? goodbye to (?:people|everyone|everybody|friends|my friends|"
-            r"my family|old friends)\b"),
-        Cue("behavior", r"\b(?:looked up|look up|looking up|googled|googling|research\w*|read up on|"
+        Cue(
+            "behavior",
+            r"\bsay(?:ing)? (?:my )?goodbyes?\b(?: to (?:people|everyone|everybody|friends|"
+            r"family|my (?:friends|family)|old friends))?|\bsaid (?:my )?goodbyes?\b",
+            context=True,
+        ),
+        Cue(
+            "behavior",
+            r"\bsay(?:ing)? goodbye to (?:people|everyone|everybody|friends|my friends|"
+            r"my family|old friends)\b",
+        ),
+        Cue(
+            "behavior",
+            r"\b(?:looked up|look up|looking up|googled|googling|research\w*|read up on|"
             r"search\w*)\b[^.!?]{0,60}\b(?:how (?:many|much)\b[^.!?]{0,40}\b(?:take|kill|die|lethal|"
             r"fatal)|how to (?:kill|die|hang|overdose|end it)|lethal|fatal dose|painless|ways to die|"
-            r"suicide|noose)"),
-        Cue("behavior", rf"\b(?:bought|buying|buy|got|getting|purchased|ordered)\b (?:myself )?(?:a |some )?"
+            r"suicide|noose)",
+        ),
+        Cue(
+            "behavior",
+            rf"\b(?:bought|buying|buy|got|getting|purchased|ordered)\b (?:myself )?(?:a |some )?"
             rf"(?:gun|pistol|handgun|rifle|rope|noose|{PILLS})\b[^.!?]{{0,50}}\b(?:a way out|way out|"
-            rf"for myself|to end|in case|for when)"),
+            rf"for myself|to end|in case|for when)",
+        ),
+        Cue(
+            "behavior",
+            rf"\b(?:took|swallowed|downed|took all|swallowed all)\b (?:of )?(?:a |the |my |all )?"
+            rf"(?:whole |entire )?(?:bottle|handful|bunch|box|pack|strip|"
+            rf"month's supply)?(?: of)? ?(?:my |the )?"
+            rf"{PILLS}",
+            context=True,
+        ),
+        Cue(
+            "behavior",
+            r"\b(?:went|drove|walked|go|going|climbed) (?:up )?(?:to|onto|on) (?:the|a) (?:bridge|roof|"
+            r"cliff|tracks|ledge|top floor)\b",
+            context=True,
+        ),
+        Cue(
+            "behavior",
+            r"\b(?:wrote|written|writing|left|leaving) (?:a |my |some )?(?:notes?|letters?)\b",
+            context=True,
+        ),
+        Cue(
+            "method",
+            rf"\b(?:have|got|keep|there's|there is|owns?|bought)\b (?:\w+ ){{0,2}}?(?:gun|pistol|rifle|"
+            rf"shotgun|firearm|rope)s?\b|\benough (?:\w+ ){{0,2}}?{PILLS}\b",
+            context=True,
+        ),
         # C-SSRS 5 (plan): details worked out; (future intent with a time or place: see grading).
-        Cue("plan", rf"\b(?:have|had|got|made|make|making|came up with|worked out|figured out|picked|"
+        Cue(
+            "plan",
+            rf"\b(?:have|had|got|made|make|making|came up with|worked out|figured out|picked|"
             rf"chose|chosen|set|decided on)\b (?:a |the |my )?(?:plan|date|day|time|place|spot|method|"
-            rf"way)\b[^.!?]{{0,30}}\b(?:to )?{_DIE}"),
-        Cue("plan", r"\b(?:have|got|made) a plan\b|\b(?:know|decided|figured out|worked out|planned) "
+            rf"way)\b[^.!?]{{0,30}}\b(?:to )?{_DIE}",
+        ),
+        Cue(
+            "plan",
+            r"\b(?:have|got|made) a plan\b|\b(?:know|decided|figured out|worked out|planned) "
             r"(?:exactly )?(?:when and (?:how|where)|how and when|where and when|when and where|"
-            r"where and how|how and where)\b", context=True),
+            r"where and how|how and where)\b",
+            context=True,
+        ),
         # C-SSRS 4 (intent).
-        Cue("intent", rf"\b(?:going to|gonna|will|'ll|plan(?:ning)? to|intend to|about to|ready to|"
+        Cue(
+            "intent",
+            rf"\b(?:going to|gonna|will|'ll|plan(?:ning)? to|intend to|about to|ready to|"
             rf"decided to|want to go through with)\s+(?:\w+\s+){{0,2}}?(?:kill(?:ing)? {SELF}|end (?:it all|"
             rf"my (?:own )?life|it)|take my (?:own )?life|hang {SELF}|shoot {SELF}|do it|go through "
-            rf"with it)\b", context=True),
-        Cue("intent", rf"\b(?:going to|gonna|will|'ll|plan(?:ning)? to|intend to|about to|ready to|"
+            rf"with it)\b",
+            context=True,
+        ),
+        Cue(
+            "intent",
+            rf"\b(?:going to|gonna|will|'ll|plan(?:ning)? to|intend to|about to|ready to|"
             rf"decided to)\s+(?:\w+\s+){{0,2}}?(?:kill(?:ing)? {SELF}|end my (?:own )?life|take my "
-            rf"(?:own )?life|hang {SELF}|shoot {SELF})\b"),
-        Cue("intent", rf"\bcan(?:'t|not| not) (?:keep|stay) (?:{SELF} )?safe\b|\bnot (?:sure|certain) "
+            rf"(?:own )?life|hang {SELF}|shoot {SELF})\b",
+        ),
+        Cue(
+            "intent",
+            rf"\bcan(?:'t|not| not) (?:keep|stay) (?:{SELF} )?safe\b|\bnot (?:sure|certain) "
             rf"(?:that )?I can (?:keep|stay) (?:{SELF} )?safe|\bdon't think I can (?:keep|stay) (?:{SELF} )?"
             rf"safe\b|\bdon't trust {SELF}\b[^.!?]{{0,25}}"
-            rf"\b(?:alone|tonight|safe)"),
+            rf"\b(?:alone|tonight|safe)",
+        ),
         Cue("intent", r"\b(?:I would|I'd|I will|I'll|I might) act on (?:it|them|these thoughts)"),
+        Cue(
+            "intent",
+            rf"\b(?:going to|gonna|will|'ll|plan(?:ning)? to|decided to|about to)\s+(?:\w+\s+){{0,2}}?"
+            rf"{_METHOD}",
+        ),
         # C-SSRS 3 (method).
-        Cue("method", rf"\b(?:think|thinking|thought|imagine|imagined|imagining|picture|pictured|"
-            rf"fantasi[sz]e\w*|wonder\w*|dream\w*|consider\w*)\b(?: about| of)?(?: \w+){{0,4}}? {_METHOD}"),
-        Cue("method", rf"\bhow easy it would be to\b[^.!?]{{0,12}}{_METHOD}|\b(?:the rope|the gun|the "
-            rf"pills|that rope|a noose)\b[^.!?]{{0,40}}\b(?:would work|would do it)"),
+        Cue(
+            "method",
+            rf"\b(?:think|thinking|thought|imagine|imagined|imagining|picture|pictured|"
+            rf"fantasi[sz]e\w*|wonder\w*|dream\w*|consider\w*)\b(?: about| of)?(?: \w+){{0,4}}? {_METHOD}",
+        ),
+        Cue(
+            "method",
+            rf"\bhow easy it would be to\b[^.!?]{{0,12}}{_METHOD}|\b(?:the rope|the gun|the "
+            rf"pills|that rope|a noose)\b[^.!?]{{0,40}}\b(?:would work|would do it)",
+        ),
         Cue("method", rf"\bus\w* (?:it|the gun|a gun|the rope|a knife) on {SELF}\b"),
+        Cue(
+            "method",
+            r"\b(?:think|thinking|thought|imagine|picture|fantasi[sz]e\w*) (?:about |of )?(?:just )?"
+            r"(?:jumping|overdosing|drowning|hanging|stepping off|driving off)\b(?! (?:in|"
+            r"into the pool|on the "
+            r"bed|rope|jacks|at|ship|back|through|hoops|out))",
+        ),
         # C-SSRS 2 (non-specific active thoughts).
         Cue("active_thoughts", r"\bsuicid\w*|\bunaliv\w*|\bkms\b"),
-        Cue("active_thoughts", rf"\bkill(?:s|ed|ing)? {SELF}|\b(?:hang|hanging|hanged|shoot|shooting|"
-            rf"drown|drowning|poison|poisoning) {SELF}"),
+        Cue(
+            "active_thoughts",
+            rf"\bkill(?:s|ed|ing)? {SELF}|\b(?:hang|hanging|hanged|shoot|shooting|"
+            rf"drown|drowning|poison|poisoning) {SELF}",
+        ),
         Cue("active_thoughts", r"\b(?:end|ending|take|taking|took) (?:my|his|her|their) (?:own )?life\b"),
-        Cue("active_thoughts", r"\bend(?:ing)? (?:it all|everything)\b|\bend(?:ing)? (?:it|things)\b"
-            r"(?! (?:with|between|off|early|on|there|here|now and|for the|at))"),
+        Cue(
+            "active_thoughts",
+            r"\bend(?:ing)? (?:it all|everything)\b|\bend(?:ing)? (?:it|things)\b"
+            r"(?! (?:with|between|off|early|on|there|here|now and|for the|at))",
+        ),
         Cue("active_thoughts", r"\bthoughts? (?:of|about) (?:death|dying|ending it|not being alive)\b"),
         # C-SSRS 1 (wish to be dead) and AFSP "burden", "no reason to live".
         Cue("wish_to_die", r"\bwant(?:s|ed|ing)? to die\b|\bwanna die\b"),
-        Cue("wish_to_die", r"\bwish(?:ed|ing)? (?:I|I'd|that I) (?:was|were|had|could|would|'d)? ?(?:just )?"
-            r"(?:be |been )?(?:dead|die|died|never been born|disappear forever|not wake up|never wake up)"),
-        Cue("wish_to_die", r"\b(?:hop(?:e|ed|ing)|pray(?:ed|ing)?) (?:that )?I (?:just )?(?:don't|won't|"
+        Cue(
+            "wish_to_die",
+            r"\b(?:relief|peace|easier|nicer|a blessing|better)\b[^.!?]{0,25}\b(?:not (?:to )?"
+            r"wak(?:e|ing) up|never wak(?:e|ing) up|to (?:just )?die|if I died|if I (?:was|were) gone|to not "
+            r"exist|not (?:to )?exist|dead)\b|\bdisappointed (?:that )?I (?:woke up|wake up|am still "
+            r"alive|survived)|\bsleep forever\b|\bwon't be around (?:much|for) (?:longer|long)\b",
+        ),
+        Cue(
+            "wish_to_die",
+            r"\bwant(?:ed)? (?:it all|everything|my life|this life) to (?:end|be over|stop)\b|"
+            r"\b(?:take|off) myself out\b(?! (?:for|to|of))|\boff myself\b",
+        ),
+        Cue(
+            "wish_to_die",
+            r"\bwish(?:ed|ing)? (?:I|I'd|that I) (?:was|were|had|could|would|'d)? ?(?:just )?"
+            r"(?:be |been )?(?:dead|die|died|never been born|disappear forever|not wake up|never wake up)",
+        ),
+        Cue(
+            "wish_to_die",
+            r"\b(?:hop(?:e|ed|ing)|pray(?:ed|ing)?) (?:that )?I (?:just )?(?:don't|won't|"
             r"never|wouldn't|didn't) wake up|\b(?:go|went|fall|fell) (?:to )?sleep and (?:just )?(?:not|"
-            r"never) wake up|\b(?:God|he|something|someone) (?:would|will|to|could) (?:just )?take me\b"),
-        Cue("wish_to_die", r"\bbetter off (?:dead|without me|if I (?:was|were|wasn't|weren't|was not|"
-            r"were not) (?:gone|dead|around|here)|with me gone|if I died)"),
-        Cue("wish_to_die", r"\b(?:easier|better)(?: for everyone)? if I (?:just )?(?:wasn't|weren't|was not|"
-            r"were not|didn't exist|died|disappeared)\b(?: here| around| alive| anymore)?"),
-        Cue("wish_to_die", r"\b(?:don't|do not|didn't|no longer|not sure I|never) (?:want|wanna) to "
+            r"never) wake up|\b(?:God|he|something|someone) (?:would|will|to|could) (?:just )?take me\b",
+        ),
+        Cue(
+            "wish_to_die",
+            r"\bbetter off (?:dead|without me|if I (?:was|were|wasn't|weren't|was not|"
+            r"were not) (?:gone|dead|around|here)|with me gone|if I died)",
+        ),
+        Cue(
+            "wish_to_die",
+            r"\b(?:easier|better)(?: for everyone)? if I (?:just )?(?:wasn't|weren't|was not|"
+            r"were not|didn't exist|died|disappeared)\b(?: here| around| alive| anymore)?",
+        ),
+        Cue(
+            "wish_to_die",
+            r"\b(?:don't|do not|didn't|no longer|not sure I|never) (?:want|wanna) to "
             r"(?:live|be alive|exist|go on|wake up|be here anymore)\b|\bdon't wanna (?:live|be alive|"
-            r"exist|wake up)\b"),
-        Cue("wish_to_die", r"\b(?:rather|sooner) be dead\b|\bdon't (?:really )?care (?:if|whether) I "
+            r"exist|wake up)\b",
+        ),
+        Cue(
+            "wish_to_die",
+            r"\b(?:rather|sooner) be dead\b|\bdon't (?:really )?care (?:if|whether) I "
             r"(?:live|die|wake up)\b|\bwouldn't mind (?:dying|being dead|if I died|if I didn't wake)|"
-            r"\b(?:hit|killed) me\b[^.!?]{0,25}\bwouldn't (?:mind|care)\b"),
-        Cue("wish_to_die", r"\bno (?:reason|point) (?:to live|in living|living|to go on|in going on|"
+            r"\b(?:hit|killed) me\b[^.!?]{0,25}\bwouldn't (?:mind|care)\b",
+        ),
+        Cue(
+            "wish_to_die",
+            r"\bno (?:reason|point) (?:to live|in living|living|to go on|in going on|"
             r"in being alive|being here)\b|\bnothing (?:left )?to live for\b|\bnot worth living\b|"
-            r"\btired of (?:living|being alive|life)\b"),
-        Cue("wish_to_die", r"\b(?:I'm|I am|I feel like|feel like|being|I've become) (?:such |just |a "
-            r"big |nothing but )*(?:a )?burden\b|\bburden (?:on|to) (?:everyone|everybody|my|them)\b"),
-        Cue("wish_to_die", r"\bwish (?:it|everything|this) (?:was|were|would be) (?:all )?over\b", context=True),
+            r"\btired of (?:living|being alive|life)\b",
+        ),
+        Cue(
+            "wish_to_die",
+            r"\b(?:I'm|I am|I feel like|feel like|being|I've become) (?:such |just |a "
+            r"big |nothing but )*(?:a )?burden\b|\bburden (?:on|to) (?:everyone|everybody|my|them)\b",
+        ),
+        Cue(
+            "wish_to_die",
+            r"\bwish (?:it|everything|this) (?:was|were|would be) (?:all )?over\b",
+            context=True,
+        ),
         Cue("wish_to_die", r"\bwish(?:ed|ing)? I (?:was|were) dead\b|\bwish I (?:could )?die\b"),
-        Cue("wish_to_die", r"\b(?:no one|nobody) would (?:even )?(?:miss me|notice (?:if I|I was|I'm)|care "
-            r"if I (?:died|was gone|disappeared|wasn't here))"),
+        Cue(
+            "wish_to_die",
+            r"\b(?:no one|nobody) would (?:even )?(?:miss me|notice (?:if I|I was|I'm)|care "
+            r"if I (?:died|was gone|disappeared|wasn't here))",
+        ),
     ),
     SH: (
         Cue("behavior", r"\bself[- ]?(?:harm\w*|injur\w*|mutilat\w*)"),
-        Cue("behavior", rf"\b(?:cut|cuts|cutting|burn|burns|burned|burnt|burning|hurt|hurts|hurting|harm|"
+        Cue(
+            "behavior",
+            rf"\b(?:cut|cuts|cutting|burn|burns|burned|burnt|burning|hurt|hurts|hurting|harm|"
             rf"harms|harmed|harming|hit|hits|hitting|punch|punched|punching|scratch\w*|bite|bit|biting|"
-            rf"starv\w*|punish\w*|carv\w*|bang\w*|slap\w*|pinch\w*) {ANY_SELF}"),
-        Cue("behavior", r"\b(?:cut|cuts|cutting|carv\w*|scratch\w*|burn\w*|slic\w*|scrap\w*) (?:on |into )?"
-            r"(?:my|her|his) (?:arms?|wrists?|legs?|thighs?|stomach|skin|hips?|ankles?|forearms?)\b"),
-        Cue("behavior", r"\b(?:took|take|taking|put|putting) (?:a|the|my) (?:razor|blade|knife|lighter|"
-            r"cigarette|scissors) to (?:my|her|his)\b"),
+            rf"starv\w*|punish\w*|carv\w*|bang\w*|slap\w*|pinch\w*) {ANY_SELF}",
+        ),
+        Cue(
+            "behavior",
+            r"\b(?:cut|cuts|cutting|carv\w*|scratch\w*|burn\w*|slic\w*|scrap\w*) (?:on |into )?"
+            r"(?:my|her|his) (?:arms?|wrists?|legs?|thighs?|stomach|skin|hips?|ankles?|forearms?)\b",
+        ),
+        Cue(
+            "behavior",
+            r"\b(?:took|take|taking|put|putting) (?:a|the|my) (?:razor|blade|knife|lighter|"
+            r"cigarette|scissors) to (?:my|her|his)\b",
+        ),
         Cue("behavior", r"\b(?:bang\w*|hit\w*|slam\w*) my head (?:against|on|into)\b"),
         Cue("behavior", r"\buntil (?:it|they|I|my \w+) (?:bled|bleed|bleeds|bruised|was bleeding)\b"),
-        Cue("behavior", r"\bpunch\w* (?:the |a |my )?(?:walls?|doors?|mirror)\b"),
+        Cue(
+            "behavior",
+            r"\bpunch\w* (?:the |a |my )?(?:walls?|doors?|mirror)\b|\b(?:slam\w*|smash\w*|hit\w*|"
+            r"bang\w*) my (?:fist|hand|hands|head) (?:into|against|through|on) (?:the |a )?(?:wall|"
+            r"door|mirror|floor)",
+        ),
+        Cue(
+            "behavior",
+            r"\b(?:didn't|don't|won't|wouldn't|not|never|stopped) (?:let|letting|allow\w*) myself "
+            r"(?:to )?eat\b",
+            context=True,
+        ),
         Cue("behavior", r"\b(?:cutting|burning|hurting myself|harming myself) again\b|\bcut again\b"),
-        Cue("behavior", r"\b(?:used to|started|start|stopped|been|was|keep|kept|I|I've|I'd) (?:cutting|cut|"
+        Cue(
+            "behavior",
+            r"\b(?:used to|started|start|stopped|been|was|keep|kept|I|I've|I'd) (?:cutting|cut|"
             r"burning)\b(?=\s*(?:[.,!?;]|$|again|in |when |after |before |at |because |since |every |for |"
-            r"to cope|to feel|on my|a lot|sometimes|once|twice))"),
-        Cue("behavior", r"\b(?:haven't|hadn't|didn't|don't|won't|not|stopped|skip\w*|refus\w*)\b "
-            r"(?:\w+ )?(?:eat|eaten|eating|meals?)\b", context=True),
+            r"to cope|to feel|on my|a lot|sometimes|once|twice))",
+        ),
+        Cue(
+            "behavior",
+            r"\b(?:haven't|hadn't|didn't|don't|won't|not|stopped|skip\w*|refus\w*)\b "
+            r"(?:\w+ )?(?:eat|eaten|eating|meals?)\b",
+            context=True,
+        ),
         Cue("behavior", r"\bstarv\w*\b|\bskip\w* meals\b", context=True),
-        Cue("urges", rf"\b(?:urges?|want\w*|tempt\w*|itch\w*|think\w* about|thought about|close to|almost|"
-            rf"feel like|felt like)\b (?:to )?(?:(?:cut|cutting|burn|burning|scratch\w*)\b(?! (?:my|his|her|"
+        Cue(
+            "urges",
+            rf"\b(?:urges?|want\w*|tempt\w*|itch\w*|think\w* about|thought about|close to|almost|"
+            rf"feel like|felt like)\b (?:to )?(?:(?:cut|cutting|burn|burning|scratch\w*)\b(?! (?:my|"
+            rf"myself|his|her|"
             rf"the|a|an|him|them|it|some|off|out|up|down|back|class|school|ties|\w+'s)\b)|(?:cut|cutting|"
-            rf"burn|burning|hurt|hurting|harm|harming|hit|hitting|scratch\w*) {SELF})"),
+            rf"burn|burning|hurt|hurting|harm|harming|hit|hitting|scratch\w*) {SELF})",
+        ),
     ),
     HO: (
         Cue("ideation", r"\bhomicid\w*"),
-        Cue("ideation", rf"\b(?:want|wanted|wanna|wanting|feel like|felt like|fantasi[sz]\w*|think\w* "
+        Cue(
+            "ideation",
+            rf"\b(?:want|wanted|wanna|wanting|feel like|felt like|fantasi[sz]\w*|think\w* "
             rf"about|thought about|thoughts (?:of|about)|urges? to|dream\w* about|could)\b (?:\w+ )?"
             rf"(?:to )?(?:{HARM_VERB}|kill\w*|hurt\w*|harm\w*|stab\w*|shoot\w*|strangl\w*|chok\w*|"
-            rf"beat\w*|punch\w*|attack\w*|poison\w*|smother\w*) (?:up )?{OTHER}"),
-        Cue("threat", rf"\b(?:I'll|I will|I'm going to|I'm gonna|I am going to|going to|gonna|I swear I'll)\s+"
+            rf"beat\w*|punch\w*|attack\w*|poison\w*|smother\w*) (?:up )?{OTHER}",
+        ),
+        Cue(
+            "threat",
+            rf"\b(?:I'll|I will|I'm going to|I'm gonna|I am going to|going to|gonna|I swear I'll)\s+"
             rf"(?:\w+\s+)?{HARM_VERB} {OTHER}|\bbeat the (?:hell|crap|shit|life|living daylights) out of "
             rf"{OTHER}|\bmake (?:{OTHER}) (?:suffer|pay for)\b|\b(?:he's|she's|they're|\w+'s) (?:going to|"
-            r"gonna) (?:pay|regret it)\b"),
-        Cue("plan", rf"\b(?:keep|kept|got|have|carry|carrying|bought|bring|bringing|take|taking|with)\b"
+            r"gonna) (?:pay|regret it)\b",
+        ),
+        Cue(
+            "plan",
+            rf"\b(?:keep|kept|got|have|carry|carrying|bought|bring|bringing|take|taking|with)\b"
             rf"[^.!?]{{0,30}}\b{WEAPON}\b[^.!?]{{0,40}}\b(?:for when I see|when I see|for (?:him|her|them)\b|"
-            rf"to (?:his|her|their) (?:house|place|work))"),
-        Cue("plan", rf"\b(?:going|go|went|drive|driving)\b(?: over)? to (?:\w+'s|his|her|their) (?:place|"
-            rf"house|work|apartment|office)\b[^.!?]{{0,30}}\bwith (?:a|my|his|the|\w+'s) (?:[\w']+ )?{WEAPON}"),
-        Cue("plan", rf"\b(?:wait\w*|lie in wait) for (?:him|her|them|\w+)\b[^.!?]{{0,40}}\bwith (?:a|my|the) "
-            rf"(?:\w+ )?{WEAPON}|\bknow where (?:he|she|they) (?:lives?|parks?|works?)\b", context=True),
-        Cue("behavior", rf"\bI (?:(?!(?:never|not|don't|didn't|won't|wouldn't|couldn't|can't)\b)[\w']+ ){{0,2}}?(?:hit|punched|slapped|smacked|choked|strangled|stabbed|shot|"
-            rf"pushed|shoved|kicked|beat|attacked|hurt|shook|threw \w+ at) (?:{OTHER})\b"),
+            rf"to (?:his|her|their) (?:house|place|work))",
+        ),
+        Cue(
+            "plan",
+            rf"\b(?:going|go|went|drive|driving)\b(?: over)? to (?:\w+'s|his|her|their) (?:place|"
+            rf"house|work|apartment|office)\b[^.!?]{{0,30}}\bwith (?:a|my|his|the|"
+            rf"\w+'s) (?:[\w']+ )?{WEAPON}",
+        ),
+        Cue(
+            "plan",
+            rf"\b(?:wait\w*|lie in wait) for (?:him|her|them|\w+)\b[^.!?]{{0,40}}\bwith (?:a|my|the) "
+            rf"(?:\w+ )?{WEAPON}|\bknow where (?:he|she|they) (?:lives?|parks?|works?)\b",
+            context=True,
+        ),
+        Cue(
+            "behavior",
+            rf"\bI (?:(?!(?:never|not|don't|didn't|won't|wouldn't|couldn't|"
+            rf"can't)\b)[\w']+ ){{0,2}}?(?:hit|punched|slapped|smacked|choked|strangled|stabbed|shot|"
+            rf"pushed|shoved|kicked|beat|attacked|hurt|shook|threw \w+ at) (?:{OTHER})\b",
+        ),
         Cue("behavior", r"\bbroke (?:his|her|their) (?:nose|jaw|arm|ribs?)\b"),
-        Cue("intrusive_thoughts", rf"\b(?:intrusive|flash(?:es)?|images?|pictures?|picture|picturing|"
+        Cue(
+            "plan",
+            rf"\b(?:use|using|used|pull|pulling) (?:it|the gun|a gun|my gun|the knife|a knife|{WEAPON}) on "
+            rf"{OTHER}",
+        ),
+        Cue(
+            "ideation",
+            rf"\bwant(?:ed)? (?:{OTHER}) dead\b|\bhope (?:he|she|they) (?:dies|die|gets? killed)\b",
+        ),
+        Cue("threat", r"\b(?:get|gets|getting) what's coming\b"),
+        Cue(
+            "intrusive_thoughts",
+            rf"\b(?:scared|afraid|terrified|worried|worry|fear)\b (?:that )?I(?:'ll|'d| will| "
+            rf"might| could| would) (?:\w+ )?(?:{HARM_VERB}|drop|throw|hurt|harm)\b",
+        ),
+        Cue(
+            "intrusive_thoughts",
+            rf"\b(?:intrusive|flash(?:es)?|images?|pictures?|picture|picturing|"
             rf"thought (?:pops|comes|came|popped)|what if I)\b[^.!?]{{0,60}}\b(?:{HARM_VERB}\w*|dropp?\w*|"
-            rf"throw\w*|push\w*|stabbing|drowning|smothering|putting a pillow)\b"),
-        Cue("intrusive_thoughts", rf"\b(?:thought|idea) (?:that )?I (?:could|might|would) "
-            rf"(?:{HARM_VERB}|drop|throw|push)\b"),
+            rf"throw\w*|push\w*|stabbing|drowning|smothering|putting a pillow)\b",
+        ),
+        Cue(
+            "intrusive_thoughts",
+            rf"\b(?:thought|idea) (?:that )?I (?:could|might|would) "
+            rf"(?:{HARM_VERB}|drop|throw|push)\b",
+        ),
         Cue("intrusive_thoughts", r"\bpillow over (?:her|his|the baby's|their) face\b"),
     ),
     AN: (
         Cue("current", r"\b(?:molest\w*|rap(?:e|ed|ing)|incest|fondl\w*|groom(?:ed|ing))\b"),
         Cue("current", r"\bsexual(?:ly)? (?:abus\w*|assault\w*|touch\w*)|\bchild porn\w*"),
-        Cue("current", r"\b(?:touch|touches|touched|touching) (?:me|her|him|them|us|my \w+)\b[^.!?]{0,30}"
+        Cue(
+            "current",
+            r"\b(?:touch|touches|touched|touching) (?:me|her|him|them|us|my \w+)\b[^.!?]{0,30}"
             r"\b(?:inappropriately|down there|private|at night|under|wrong|where)|\bcomes? into my room "
             r"at night\b|\bmade (?:me|her|him|my \w+) touch (?:him|her|them)\b|\b(?:his|her) hands all "
-            r"over (?:me|my \w+|her|him)\b|\bforced (?:me|her|him|my \w+) to (?:have sex|do|touch|watch)"),
-        Cue("current", r"\babus(?:e|ed|es|ing|ive|er|ers)\b|\b(?:domestic|family|intimate partner) violence\b"),
-        Cue("current", rf"\b(?:hit|hits|hitting|beat|beats|beating|punch\w*|kick\w*|slap\w*|chok\w*|shov\w*|"
-            rf"strangl\w*|smack\w*|whip\w*|throws? \w+ at|threw \w+ at) (?:all of |both of )?(?:me|us|{CHILD})\b"),
-        Cue("current", r"\bgrab\w* (?:me|her|him|us) by the (?:throat|neck|hair|arm)|\bpinn\w* me\b|"
-            r"\bby the throat\b"),
-        Cue("current", r"\b(?:said|says|told me|threaten\w*|swore|swears)\b[^.!?]{0,20}\b(?:he'd|she'd|he "
+            r"over (?:me|my \w+|her|him)\b|\bforced (?:me|her|him|my \w+) to (?:have sex|do|touch|watch)",
+        ),
+        Cue(
+            "current", r"\babus(?:e|ed|es|ing|ive|er|ers)\b|\b(?:domestic|family|intimate partner) violence\b"
+        ),
+        Cue(
+            "current",
+            rf"\b(?:hit|hits|hitting|beat|beats|beating|punch\w*|kick\w*|slap\w*|chok\w*|shov\w*|"
+            rf"strangl\w*|smack\w*|whip\w*|throws? \w+ at|threw \w+ at) (?:all of |both of )?(?:me|us|"
+            rf"{CHILD})\b",
+        ),
+        Cue(
+            "current",
+            r"\bgrab\w* (?:me|her|him|us) by the (?:throat|neck|hair|arm)|\bpinn\w* me\b|"
+            r"\bby the throat\b",
+        ),
+        Cue(
+            "current",
+            r"\b(?:said|says|told me|threaten\w*|swore|swears)\b[^.!?]{0,20}\b(?:he'd|she'd|he "
             r"would|she would|he'll|she'll|he's going to|she's going to|to) (?:kill|hurt|beat|hit) "
-            r"(?:me|us|the kids|my \w+)\b"),
-        Cue("current", r"\b(?:takes|took|keeps|controls) (?:all of |my )?(?:whole )?(?:paycheck|money|phone|"
+            r"(?:me|us|the kids|my \w+)\b",
+        ),
+        Cue(
+            "current",
+            r"\b(?:takes|took|keeps|controls) (?:all of |my )?(?:whole )?(?:paycheck|money|phone|"
             r"car keys|passport)\b|\bwon't let me (?:see|talk to|call) (?:my )?(?:friends|family)|\bwon't "
-            r"let me leave\b|\blocks? me (?:in|out)\b|\bafraid (?:to go|of going) home\b"),
-        Cue("reportable", rf"\b(?:leaves|left|leave|leaving) (?:the kids|my kids|the children|my children|"
+            r"let me leave\b|\blocks? me (?:in|out)\b|\bafraid (?:to go|of going) home\b",
+        ),
+        Cue(
+            "reportable",
+            rf"\b(?:leaves|left|leave|leaving) (?:the kids|my kids|the children|my children|"
             rf"{CHILD}|him|her|them)\b(?: \w+){{0,2}} (?:alone|home alone|by (?:him|her|them)sel(?:f|ves)|"
-            rf"unsupervised|in the car)\b"),
-        Cue("reportable", rf"\block\w* (?:him|her|them|my \w+|the kids)(?: \w+){{0,2}} in (?:his|her|their|"
-            rf"the|a) (?:room|closet|basement|house|garage|cage)|\bwon't let (?:her|him|them|mom|dad|my "
-            rf"\w+) (?:leave|out of) the (?:house|room)|\bkeeps? (?:her|him|them) locked\b"),
-        Cue("reportable", rf"\b(?:taking|took|takes|steal\w*|stole|us(?:ing|es|ed)|spend\w*|cash\w*|drain\w*)"
+            rf"unsupervised|in the car)\b",
+        ),
+        Cue(
+            "reportable",
+            r"\block\w* (?:him|her|them|my \w+|the kids)(?: \w+){0,2} in (?:his|her|their|"
+            r"the|a) (?:room|closet|basement|house|garage|cage)|\bwon't let (?:her|him|them|mom|dad|my "
+            r"\w+) (?:leave|out of) the (?:house|room)|\bkeeps? (?:her|him|them) locked\b",
+        ),
+        Cue(
+            "reportable",
+            rf"\b(?:taking|took|takes|steal\w*|stole|us(?:ing|es|ed)|spend\w*|cash\w*|drain\w*)"
             rf"\b (?:all of )?(?:{ELDER}|\w+'s|her|his) (?:\w+ )?(?:pension|money|savings|social security|"
             rf"checks?|account|benefits|cards?)|\b(?:money|cash) (?:out of|from) (?:her|his|\w+'s) "
-            rf"(?:account|purse|wallet|savings)"),
+            rf"(?:account|purse|wallet|savings)",
+        ),
         Cue("reportable", r"\b(?:soiled|dirty|wet) (?:bed|diapers?|sheets|clothes)\b|\bbed ?sores?\b"),
-        Cue("reportable", rf"\b(?:mom|dad|mother|father|parents?|she|he)(?:'s| has| have| had)? been gone "
-            rf"(?:since|for)\b|\bno food in the house\b", context=True),
-        Cue("reportable", rf"\b(?:child|elder) (?:abuse|neglect)\b|\bneglect(?:s|ed|ing)? (?:the kids|my kids|"
-            rf"the children|{CHILD}|him|her|them)\b|\bneglectful\b"),
-        Cue("current", r"\b(?:hit|hits|hitting|beat|beats|beating|punch\w*|kick\w*|slap\w*|chok\w*|shov\w*|"
-            r"smack\w*|pinch\w*|yell\w* at|scream\w* at) (?:him|her|them)\b", context=True),
+        Cue("reportable", r"\btouch(?:es|ed|ing)? (?:me|her|him|them|my \w+)\b", context=True),
+        Cue(
+            "reportable",
+            r"\b(?:leaves|left|leave|leaving) (?:the |my |her |his |their |our )?(?:\w+ ){0,3}?(?:kids?|"
+            r"children|ones|babies|baby|son|daughter|boys|girls|toddlers?|\w+-year-olds?|twins|"
+            r"infant)(?: \w+){0,2}?"
+            r" (?:alone|home alone|by (?:him|her|them)sel(?:f|ves)|unsupervised|in the car)\b",
+        ),
+        Cue(
+            "reportable",
+            r"\b(?:keep\w*|kept|lock\w*)\b (?:\w+ ){0,2}?locked (?:in|up)\b|\block\w* (?:\w+ ){0,2}?"
+            r"(?:in|up) (?:in )?(?:the |his |her |their |a )?(?:\w+ )?(?:room|bedroom|closet|basement|garage|"
+            r"cage|attic|shed)\b|\bti(?:e|es|ed|ing) (?:him|her|them|\w+) (?:to|up)\b",
+        ),
+        Cue(
+            "reportable",
+            r"\b(?:empty\w*|clean\w* out|drain\w*|max\w* out|tak\w*|steal\w*|stole)\b (?:all of )?"
+            r"(?:her|his|their|my|\w+'s) (?:\w+ )?(?:bank account|account|savings|pension|"
+            r"social security|benefits|"
+            r"credit cards?)\b",
+        ),
+        Cue(
+            "reportable",
+            r"\b(?:doesn't|don't|won't|never|didn't) feed (?:them|the kids|the baby|him|her|my \w+)\b",
+        ),
+        Cue(
+            "reportable",
+            r"\b(?:mom|dad|mother|father|parents?|she|he)(?:'s| has| have| had)? been gone "
+            r"(?:since|for)\b|\bno food in the house\b",
+            context=True,
+        ),
+        Cue(
+            "reportable",
+            rf"\b(?:child|elder) (?:abuse|neglect)\b|\bneglect(?:s|ed|ing)? (?:the kids|my kids|"
+            rf"the children|{CHILD}|him|her|them)\b|\bneglectful\b",
+        ),
+        Cue(
+            "current",
+            r"\b(?:hit|hits|hitting|beat|beats|beating|punch\w*|kick\w*|slap\w*|chok\w*|shov\w*|"
+            r"smack\w*|pinch\w*|yell\w* at|scream\w* at) (?:him|her|them)\b",
+            context=True,
+        ),
     ),
     SR: (
         Cue("relapse", r"\brelaps(?:e|ed|es|ing)\b"),
-        Cue("relapse", rf"\b(?:went|go|going|gone|got|been|slid|slipped|fell) back (?:to|on|into) "
-            rf"(?:the |my )?(?:{SUBSTANCE}|using|drinking|smoking|shooting up)\b|\bback on (?:the )?{SUBSTANCE}\b|"
-            r"\bwent back out\b"),
+        Cue(
+            "relapse",
+            rf"\b(?:went|go|going|gone|got|been|slid|slipped|fell) back (?:to|on|into) "
+            rf"(?:the |my )?(?:{SUBSTANCE}|using|drinking|smoking|shooting up)\b|\bback (?:on|"
+            rf"to) (?:the )?(?:{SUBSTANCE}|"
+            rf"popping|using|drinking|smoking|shooting)\b|"
+            r"\bwent back out\b",
+        ),
         Cue("relapse", rf"\b{USE_VERB} (?:(?:some |the )?{SUBSTANCE} )?again\b"),
-        Cue("relapse", rf"\b(?:started|start|starting|began) (?:drinking|using|smoking|shooting up|"
-            rf"taking {SUBSTANCE}|doing {SUBSTANCE}) again\b"),
-        Cue("relapse", r"\bpicked up (?:again|last|on|this|over|after|yesterday|the other)\b|\bpicked up "
-            r"a (?:drink|bottle|pipe|needle)\b"),
-        Cue("relapse", r"\b(?:broke|broken|lost|ruined|blew|threw away|reset) (?:my )?(?:sobriety|sober "
+        Cue(
+            "relapse",
+            rf"\b(?:started|start|starting|began) (?:drinking|using|smoking|shooting up|"
+            rf"taking {SUBSTANCE}|doing {SUBSTANCE}) again\b",
+        ),
+        Cue(
+            "relapse",
+            r"\bpicked up (?:again|last|on|this|over|after|yesterday|the other)\b|\bpicked up "
+            r"a (?:drink|bottle|pipe|needle)\b",
+        ),
+        Cue(
+            "relapse",
+            r"\b(?:broke|broken|lost|ruined|blew|threw away|reset) (?:my )?(?:sobriety|sober "
             r"(?:time|date|streak)|clean (?:time|date|streak))|\b(?:fell|fall|falling|fallen) off the "
-            r"wagon\b"),
+            r"wagon\b",
+        ),
         Cue("lapse", rf"\b(?:slipp?(?:ed)?(?: up)?)\b[^.!?]{{0,40}}\b{SUBSTANCE}\b"),
-        Cue("lapse", rf"\b(?:had|took|did|used|smoked|drank) (?:a|one|just one|a couple of|two|a few) "
-            rf"(?:\w+ )?(?:drinks?|beers?|glass\w*|shots?|hits?|lines?|pills?|bumps?)\b", context=True),
-        Cue("relapse", rf"\bgot (?:drunk|loaded|wasted|hammered|high)\b", context=True),
-        Cue("overdose", r"\boverdos(?:e|ed|es|ing)\b|\bOD'?(?:e?d|ing)\b|\btook too much\b|\b(?:narcan|"
-            r"naloxone)\b|\bfound me (?:blue|unconscious|passed out|not breathing)\b"),
-        Cue("use", rf"\b(?:lines?|bumps?|hits?|grams?|bags?) of {ILLICIT}\b|\b{USE_VERB} (?:some |a lot of )?"
-            rf"{ILLICIT}\b(?! again)"),
+        Cue(
+            "lapse",
+            r"\b(?:had|took|did|used|smoked|drank) (?:a|one|just one|a couple of|two|a few) "
+            r"(?:\w+ )?(?:drinks?|beers?|glass\w*|shots?|hits?|lines?|pills?|bumps?)\b",
+            context=True,
+        ),
+        Cue("relapse", r"\bgot (?:drunk|loaded|wasted|hammered|high)\b", context=True),
+        Cue(
+            "relapse",
+            rf"\b(?:drank|had|used|took|smoked|did|shot up|snorted|bought|finished)\b (?:a |some |a whole |"
+            rf"half a |the |an entire |a few |a couple of )?(?:\w+ ){{0,2}}?{SUBSTANCE}\b",
+            context=True,
+        ),
+        Cue(
+            "relapse",
+            r"\bI used\b(?= (?:last|yesterday|on|this|again|over|twice|once|a couple|a few|\w+day)|\s*"
+            r"(?:[.,!?]|$))|\b(?:couldn't|didn't|wasn't able to) stay (?:clean|sober)\b",
+        ),
+        Cue("relapse", r"\bwent (?:back )?out again\b", context=True),
+        Cue(
+            "use",
+            rf"\bbought (?:some )?(?:\w+ )?(?:{PILLS}|{ILLICIT}) (?:off|from) (?:a guy|someone|somebody|my "
+            rf"\w+|a \w+|\w+)\b|\b(?:called|texted|met|saw|hit up) my (?:old )?dealer\b",
+        ),
+        Cue(
+            "overdose",
+            r"\boverdos(?:e|ed|es|ing)\b|\bOD'?(?:e?d|ing)\b|\btook too much\b|\b(?:narcan|"
+            r"naloxone)\b|\bfound me (?:blue|unconscious|passed out|not breathing)\b",
+        ),
+        Cue(
+            "use",
+            rf"\b(?:lines?|bumps?|hits?|grams?|bags?) of {ILLICIT}\b|\b{USE_VERB} (?:some |a lot of )?"
+            rf"{ILLICIT}\b(?! again)",
+        ),
         Cue("use", rf"\b(?:taking|took|popping|popped|using) (?:my )?(?:\w+'s) (?:{PILLS}|{ILLICIT})\b"),
-        Cue("use", r"\b(?:a fifth|a bottle|a handle|a case|a six-pack|\d+ beers|twelve beers)\b(?: of \w+)? "
-            r"(?:a|every|each|per) (?:night|day)\b"),
+        Cue(
+            "use",
+            r"\b(?:a fifth|a bottle|a handle|a case|a six-pack|\d+ beers|twelve beers)\b(?: of \w+)? "
+            r"(?:a|every|each|per) (?:night|day)\b",
+        ),
     ),
 }
 
 #: The turn talks about the risk itself: needed by the context-only cues above.
 CONTEXT: dict[RiskCategory, str] = {
-    SI: rf"\bsuicid\w*|\b(?:kill|killing) {SELF}|\bend(?:ing)? (?:it|my life|it all|things)\b|\bdie\b|"
-    rf"\bdead\b|\bdying\b|\bway out\b|\bwon't (?:be )?need\w*|\bwon't be (?:around|here)\b|"
-    rf"\bwhen I'm gone\b|\bafter I'm gone\b|\bremember me\b|\bsomething to remember\b|\bgoodbye\b|"
-    rf"\bfor good\b|\bno longer be\b|\bnot be here\b|\bburden\b|\bnot wake up\b",
+    SI: (
+        rf"\bsuicid\w*|\b(?:kill|killing) {SELF}|\b(?:it all|everything) to (?:stop|end)\b|"
+        rf"\bmake it stop\b|\bend(?:ing)? (?:it|my life|it all|things)\b|\bdie\b|"
+        rf"\bdead\b|\bdying\b|\bway out\b|\bwon't (?:be )?need\w*|\bwon't be (?:around|here)\b|"
+        rf"\bwhen I'm gone\b|\bafter I'm gone\b|\bremember me\b|\bsomething to remember\b|\bgoodbye\b|"
+        rf"\bfor good\b|\bno longer be\b|\bnot be here\b|\bburden\b|\bnot wake up\b"
+    ),
     SH: r"\bdeserve\b|\bpunish\w*|\bon purpose\b|\bto feel (?:something|better|pain)\b|\bhurt myself\b",
-    HO: rf"\b(?:kill|hurt|stab|shoot|beat|attack|make) (?:him|her|them)\b|\bhe won't see it coming\b|{WEAPON}",
+    HO: (
+        rf"\b(?:kill|hurt|stab|shoot|beat|attack|make) (?:him|her|them)\b|\bhe won't see it coming\b|"
+        rf"{WEAPON}"
+    ),
     AN: rf"{CHILD}|\b{ELDER}|\blittle (?:brother|sister)\b|\bhaven't eaten\b|\bhungry\b",
     SR: r"\bsober\w*|\bclean\b|\bsobriety\b|\bafter (?:\w+ ){0,2}(?:days|weeks|months|years)\b|\bfirst "
-    r"time in\b|\bchip\b|\brecovery\b|\bmeetings?\b|\bsponsor\b|\bAA\b|\bNA\b|\brelaps\w*",
+    r"time in\b|\bchip\b|\brecovery\b|\bmeetings?\b|\bsponsor\b|\bAA\b|\bNA\b|\brelaps\w*|\bashamed\b",
 }
 
 #: Turns that say an attempt or threat is meant (C-SSRS 4: some intent to act).
