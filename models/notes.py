@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from models.extractive import extract_sections, summary_text
-from models.risk import TITLES
+from models.risk import TITLES, marker_text
 from models.text import (
     MARKER_RE,
     find_markers,
@@ -26,6 +26,7 @@ from schemas.notes import (
     NoteFormat,
     RiskCategory,
     RiskFlag,
+    RiskSource,
 )
 
 #: Appended to a fallback summary that is too short on its own (32 words).
@@ -49,15 +50,13 @@ def render(
     risk_flags: Sequence[RiskFlag],
 ) -> str:
     """The note text: each section as an upper-case heading line and its text (format order
-    first, then any others), then SUMMARY, then a RISK block of one `{{RED:<Category>:
-    <evidence>}}` line per flag. Section text is kept verbatim, markers included."""
+    first, then any others), then SUMMARY, then a RISK block of one `{{RED:<Category> (<severity>):
+    <evidence>}}` line per flag (`models.risk.marker_text`). Section text is kept verbatim, markers
+    included."""
     blocks = [f"{key.upper()}\n{sections[key].strip()}" for key in _section_order(sections, note_format)]
     blocks.append(f"SUMMARY\n{summary.strip()}")
     if risk_flags:
-        lines = [
-            mark(f"{TITLES[f.category]}: {f.evidence}" if f.evidence.strip() else TITLES[f.category])
-            for f in risk_flags
-        ]
+        lines = [mark(marker_text(f)) for f in risk_flags]
         blocks.append("RISK\n" + "\n".join(lines))
     return "\n\n".join(blocks)
 
@@ -133,7 +132,7 @@ def _parse_flag(item: object) -> RiskFlag | None:
     if not isinstance(category, str) or not isinstance(evidence, str):
         return None
     known = _CATEGORIES.get(re.sub(r"[\s-]+", "_", category.strip().lower()))
-    return RiskFlag(category=known, evidence=evidence.strip()) if known else None
+    return RiskFlag(category=known, evidence=evidence.strip(), source=RiskSource.MODEL) if known else None
 
 
 def parse_json_note(raw: str, note_format: NoteFormat) -> Note | None:

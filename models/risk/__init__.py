@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from models.risk import context as ctx
 from models.risk.lexicon import AN, CONTEXT, CUES, HO, INTENT_RE, SH, SI, SPECIFICS_RE, Cue
 from models.text import is_clinician, normalize, parse_turns, sentences
-from schemas.notes import SEVERITIES, RiskCategory, RiskFlag, RiskSource
+from schemas.notes import SEVERITIES, UNKNOWN_SEVERITY, RiskCategory, RiskFlag, RiskSource
 
 #: How each category is written in a note, inside `{{RED:<title> (<severity>): <evidence>}}`.
 TITLES: dict[RiskCategory, str] = {
@@ -233,6 +233,17 @@ def scan(text: str) -> list[RiskFlag]:
     return flags
 
 
+def marker_text(flag: RiskFlag) -> str:
+    """The inside of a flag's `{{RED:...}}` marker: `<Title> (<severity>): <evidence>`; the
+    severity is left out when unknown, and a model-only flag says it needs review, e.g.
+    `Self-harm (model opinion, review): ...`."""
+    notes = [flag.severity] if flag.severity != UNKNOWN_SEVERITY else []
+    if flag.source == RiskSource.MODEL:
+        notes.append("model opinion, review")
+    head = TITLES[flag.category] + (f" ({', '.join(notes)})" if notes else "")
+    return f"{head}: {flag.evidence}" if flag.evidence.strip() else head
+
+
 def categories(flags: Iterable[RiskFlag]) -> set[RiskCategory]:
     """The distinct categories of `flags`."""
     return {flag.category for flag in flags}
@@ -250,4 +261,4 @@ def highest(flags: Sequence[RiskFlag]) -> dict[RiskCategory, str]:
     return best
 
 
-__all__ = ["EVIDENCE_MAX_CHARS", "TITLES", "RiskSource", "categories", "highest", "scan", "severity_rank"]
+__all__ = ["EVIDENCE_MAX_CHARS", "TITLES", "categories", "highest", "marker_text", "scan", "severity_rank"]

@@ -28,6 +28,7 @@ from schemas.notes import (
     NoteFormat,
     RiskCategory,
     RiskFlag,
+    RiskSource,
 )
 
 SI = RiskFlag(category=RiskCategory.SUICIDAL_IDEATION, evidence="I want to die.")
@@ -158,7 +159,8 @@ def test_parse_json_note_reads_a_model_answer() -> None:
     note = parse_json_note(answer(), NoteFormat.DAP)
     assert note is not None
     assert note.sections == {"data": "d", "assessment": "a", "plan": "p"}
-    assert note.risk_flags == [SI, SR]  # unknown category dropped
+    # unknown category dropped; what the model flagged is marked as the model's
+    assert note.risk_flags == [f.model_copy(update={"source": RiskSource.MODEL}) for f in (SI, SR)]
     assert validate(note, [SI, SR]) == []
     fenced = parse_json_note(f"Here it is:\n```json\n{answer()}\n```", NoteFormat.DAP)
     assert fenced == note
