@@ -8,7 +8,7 @@ SQLite keeps `sessions.clinic_id` nullable at the column level (ALTER TABLE cann
 foreign key, and rebuilding `sessions` would break its notes' foreign key); the code always sets it.
 
 Revision ID: 0005_clinics_audit_encryption
-Revises: 0002_notes_metadata
+Revises: 0004_risk_flag_grades
 Create Date: 2026-12-01
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 from deployments import crypto
 
 revision: str = "0005_clinics_audit_encryption"
-down_revision: str | None = "0002_notes_metadata"
+down_revision: str | None = "0004_risk_flag_grades"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
