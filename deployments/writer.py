@@ -134,7 +134,7 @@ class NoteWriter:
             flags = db.note_of(current).risk_flags if current is not None else []
         else:
             try:
-                flags = [RiskFlag.model_validate(f) for f in edit.risk_flags]
+                flags = [RiskFlag.model_validate({"source": "clinician"} | f) for f in edit.risk_flags]
             except ValueError as e:
                 raise InvalidNote() from e
         note: Note = build_note(NoteFormat(edit.format), sections, edit.summary.strip(), flags)

@@ -44,7 +44,9 @@ class NoteEdit(BaseModel):
     format: NoteFormat
     sections: dict[str, str]
     summary: str
-    risk_flags: list[dict[str, str]] | None = None
+    #: Each {category, evidence} with optional severity, turn and source (RiskFlag); a flag without
+    #: a source is taken to be the clinician's.
+    risk_flags: list[dict[str, str | int | None]] | None = None
 
 
 class SessionCreated(BaseModel):
