@@ -84,7 +84,7 @@ VICTIM_SELF_RE = re.compile(r"\b(?:me|us|I was|I'm|I am|my body)\b", re.I)
 DISTANT_PAST_RE = re.compile(DISTANT_PAST, re.I)
 RESOLVED_RE = re.compile(
     r"\b(?:haven't (?:had|felt|thought)|not (?:anymore|since)|no longer|went away|gone now|behind me|"
-    r"haven't since|not since|in years|since then)\b",
+    r"haven't since|not since|in years|since then|stopped|haven't done (?:it|that)|over \w+ years)\b",
     re.I,
 )
 PARENT_RE = re.compile(

@@ -59,6 +59,11 @@ HARM_VERB = (
     r"(?:kill|murder|hurt|harm|stab|shoot|strangle|choke|beat up|beat|punch|attack|poison|"
     r"run over|smother|drown|suffocate|shake)"
 )
+#: The same verbs inflected ("shaking", "strangled").
+HARM_ING = (
+    r"(?:kill\w*|murder\w*|hurt\w*|harm\w*|stab\w*|shoot\w*|shot|strangl\w*|chok\w*|beat\w*|punch\w*|"
+    r"attack\w*|poison\w*|smother\w*|drown\w*|suffocat\w*|shak\w*|throw\w*|dropp\w*)"
+)
 CHILD = (
     r"(?:my|our|his|her|the) (?:little |baby |youngest |oldest )?(?:son|daughter|kids?|children|child|"
     r"baby|boy|girl|toddler|infant|niece|nephew|grandson|granddaughter|stepson|stepdaughter|"
@@ -164,6 +169,16 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
             r"pills) (?:was |were )?(?:in my hands?|around my neck)",
         ),
         Cue("behavior", _PREP),
+        Cue(
+            "behavior",
+            rf"\b(?:hid\w*|hiding|sav\w*|put\w* aside|set\w* aside|hold\w* back|keep\w* back|not taking|"
+            rf"skipp\w*|collect\w*)\b (?:\w+ ){{0,3}}?(?:of )?(?:my )?{PILLS}",
+            context=True,
+        ),
+        Cue(
+            "behavior",
+            r"\b(?:called|texted|visited|wrote to|messaged|rang|saw)\b[^.!?]{0,50}\bto say (?:goodbye|bye)\b",
+        ),
         Cue("behavior", r"\b(?:goodbye|suicide|farewell) (?:letters?|notes?|messages?|videos?)\b"),
         Cue(
             "behavior",
@@ -282,6 +297,15 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
         Cue("method", rf"\bus\w* (?:it|the gun|a gun|the rope|a knife) on {SELF}\b"),
         Cue(
             "method",
+            rf"\b(?:tracks|bridge|rope|gun|rifle|pistol|pills|{MEDS}|ledge|roof|overpass|river|traffic|train|"
+            rf"cliff|building)\b[^.!?]{{0,60}}\b(?:would be (?:quick|easy|painless|fast|simple|enough)|"
+            rf"would work|"
+            rf"would do it|how easy|how quick|keep thinking about (?:it|them|using)|"
+            rf"can't stop thinking about "
+            rf"(?:it|them)|been thinking about (?:it|them|using))",
+        ),
+        Cue(
+            "method",
             r"\b(?:think|thinking|thought|imagine|picture|fantasi[sz]e\w*) (?:about |of )?(?:just )?"
             r"(?:jumping|overdosing|drowning|hanging|stepping off|driving off)\b(?! (?:in|"
             r"into the pool|on the "
@@ -303,6 +327,21 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
         Cue("active_thoughts", r"\bthoughts? (?:of|about) (?:death|dying|ending it|not being alive)\b"),
         # C-SSRS 1 (wish to be dead) and AFSP "burden", "no reason to live".
         Cue("wish_to_die", r"\bwant(?:s|ed|ing)? to die\b|\bwanna die\b"),
+        Cue(
+            "wish_to_die",
+            r"\b(?:want|wish|hope|pray\w*|rather|fine|okay|ok|mind|relief|easier|better|peace)\b[^.!?]{0,30}"
+            r"\b(?:I|me)\b[^.!?]{0,15}\b(?:die|died|dead|gone for good|disappear\w* (?:forever|for good)|not "
+            r"(?:be )?(?:here|around|alive)|wasn't (?:here|around|alive)|weren't (?:here|around|alive)|"
+            r"didn't "
+            r"exist|never woke up|didn't wake up|don't wake up|won't wake up|never wake up|"
+            r"wouldn't wake up)\b",
+        ),
+        Cue(
+            "wish_to_die",
+            r"\b(?:I'm|I am|I feel like|feel like|I've become|being) (?:such |just |nothing but |"
+            r"only )*(?:a |an )?"
+            r"(?:drain|dead weight|waste of (?:space|air|oxygen|skin)|liability|weight around|nuisance)\b",
+        ),
         Cue(
             "wish_to_die",
             r"\b(?:relief|peace|easier|nicer|a blessing|better)\b[^.!?]{0,25}\b(?:not (?:to )?"
@@ -390,6 +429,14 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
             r"cigarette|scissors) to (?:my|her|his)\b",
         ),
         Cue("behavior", r"\b(?:bang\w*|hit\w*|slam\w*) my head (?:against|on|into)\b"),
+        Cue(
+            "behavior",
+            r"\b(?:held|hold\w*|put|press\w*|dug|dig\w*|stuck|jabb\w*) (?:a |the |my )?(?:lighter|"
+            r"cigarette|lit "
+            r"\w+|hot \w+|blade|knife|razor|nails|needle|pin|scissors|compass|iron) (?:in)?(?:to|against|"
+            r"on|into) "
+            r"(?:my|her|his)\b",
+        ),
         Cue("behavior", r"\buntil (?:it|they|I|my \w+) (?:bled|bleed|bleeds|bruised|was bleeding)\b"),
         Cue(
             "behavior",
@@ -432,8 +479,7 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
             "ideation",
             rf"\b(?:want|wanted|wanna|wanting|feel like|felt like|fantasi[sz]\w*|think\w* "
             rf"about|thought about|thoughts (?:of|about)|urges? to|dream\w* about|could)\b (?:\w+ )?"
-            rf"(?:to )?(?:{HARM_VERB}|kill\w*|hurt\w*|harm\w*|stab\w*|shoot\w*|strangl\w*|chok\w*|"
-            rf"beat\w*|punch\w*|attack\w*|poison\w*|smother\w*) (?:up )?{OTHER}",
+            rf"(?:to )?(?:{HARM_VERB}|{HARM_ING}) (?:up )?{OTHER}",
         ),
         Cue(
             "threat",
@@ -464,7 +510,7 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
             "behavior",
             rf"\bI (?:(?!(?:never|not|don't|didn't|won't|wouldn't|couldn't|"
             rf"can't)\b)[\w']+ ){{0,2}}?(?:hit|punched|slapped|smacked|choked|strangled|stabbed|shot|"
-            rf"pushed|shoved|kicked|beat|attacked|hurt|shook|threw \w+ at) (?:{OTHER})\b",
+            rf"pushed|shoved|kicked|beat|attacked|hurt|shook|threw \w+ at)(?: up)? (?:{OTHER})\b",
         ),
         Cue("behavior", r"\bbroke (?:his|her|their) (?:nose|jaw|arm|ribs?)\b"),
         Cue(
@@ -478,9 +524,26 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
         ),
         Cue("threat", r"\b(?:get|gets|getting) what's coming\b"),
         Cue(
+            "threat",
+            r"\b(?:put|send|sending) (?:him|her|them|\w+) (?:in|into|to) (?:the )?(?:ground|hospital|ER|"
+            r"grave)\b|"
+            r"\bsix feet under\b|\b(?:end|waste|off|smoke|shank|cap) (?:him|her|them)\b|\bbreak (?:his|"
+            r"her|their) "
+            r"(?:legs?|neck|face|jaw|arms?|skull)\b|\b(?:mess|fuck|beat|smash|rough) (?:him|her|them|"
+            r"\w+) up\b|"
+            r"\bbeat (?:his|her|their) ass\b|\b(?:bash|smash|cave) (?:his|her|their) (?:face|head|"
+            r"skull) in\b",
+        ),
+        Cue(
             "intrusive_thoughts",
             rf"\b(?:scared|afraid|terrified|worried|worry|fear)\b (?:that )?I(?:'ll|'d| will| "
             rf"might| could| would) (?:\w+ )?(?:{HARM_VERB}|drop|throw|hurt|harm)\b",
+        ),
+        Cue(
+            "intrusive_thoughts",
+            rf"\b(?:thought|thinking|thoughts|image|picture\w*|imagin\w*)\b (?:about |"
+            rf"of )?(?:\w+ )?{HARM_ING} "
+            rf"(?:{OTHER})\b",
         ),
         Cue(
             "intrusive_thoughts",
@@ -551,6 +614,26 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
             rf"(?:account|purse|wallet|savings)",
         ),
         Cue("reportable", r"\b(?:soiled|dirty|wet) (?:bed|diapers?|sheets|clothes)\b|\bbed ?sores?\b"),
+        Cue(
+            "current",
+            r"\bmakes? (?:me|her|him) (?:have sex|do (?:sexual )?(?:things|stuff)|sleep with|perform)|"
+            r"\b(?:forc|pressur)"
+            r"\w* (?:me|her|him) (?:into|to) (?:sex|have sex|sleep with)|\bpornograph\w*",
+        ),
+        Cue(
+            "reportable",
+            r"\bsign (?:over|away) (?:her|his|their) (?:house|home|car|savings|property|checks?|money|"
+            r"accounts?)\b|"
+            r"\b(?:got|made|forced|pressured) (?:\w+ ){0,2}?to sign (?:over|away)\b",
+        ),
+        Cue(
+            "reportable",
+            r"\b(?:hasn't|haven't|doesn't|don't|won't|isn't|aren't|never|not|stopped) (?:been )?(?:feed|"
+            r"bath|chang|"
+            rf"clean|wash)\w* (?:\w+ ){{0,2}}?(?:him|her|them|the (?:kids|baby|children)|"
+            rf"my (?:\w+ )?{PERSON}|"
+            rf"{CHILD}|(?:my )?{ELDER})",
+        ),
         Cue("reportable", r"\btouch(?:es|ed|ing)? (?:me|her|him|them|my \w+)\b", context=True),
         Cue(
             "reportable",
@@ -672,7 +755,8 @@ CONTEXT: dict[RiskCategory, str] = {
         rf"\bmake it stop\b|\bend(?:ing)? (?:it|my life|it all|things)\b|\bdie\b|"
         rf"\bdead\b|\bdying\b|\bway out\b|\bwon't (?:be )?need\w*|\bwon't be (?:around|here)\b|"
         rf"\bwhen I'm gone\b|\bafter I'm gone\b|\bremember me\b|\bsomething to remember\b|\bgoodbye\b|"
-        rf"\bfor good\b|\bno longer be\b|\bnot be here\b|\bburden\b|\bnot wake up\b"
+        rf"\bfor good\b|\bno longer be\b|\bnot be here\b|\bburden\b|\bnot wake up\b|\bin case\b|"
+        rf"\b(?:month|week)'?s'? worth\b|\benough (?:of them|to)\b"
     ),
     SH: r"\bdeserve\b|\bpunish\w*|\bon purpose\b|\bto feel (?:something|better|pain)\b|\bhurt myself\b",
     HO: (

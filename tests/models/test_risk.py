@@ -110,8 +110,8 @@ def test_client_turns_are_scanned_when_speakers_are_known() -> None:
         "[patient] I relapsed on Friday."
     )
     assert scan(transcript) == [
-        RiskFlag(category=SI, evidence="Honestly I want to die."),
-        RiskFlag(category=SR, evidence="I relapsed on Friday."),
+        RiskFlag(category=SI, evidence="Honestly I want to die.", severity="wish_to_die", turn=1),
+        RiskFlag(category=SR, evidence="I relapsed on Friday.", severity="relapse", turn=3),
     ]
 
 
@@ -134,7 +134,7 @@ def test_flags_are_ordered_and_deduplicated() -> None:
 
 def test_evidence_is_the_normalised_sentence() -> None:
     flags = scan("Client:   I\tjust  want to die .\r\nTherapist: I see.")
-    assert flags == [RiskFlag(category=SI, evidence="I just want to die .")]
+    assert flags == [RiskFlag(category=SI, evidence="I just want to die .", severity="wish_to_die", turn=0)]
 
 
 def test_long_evidence_is_cut_at_a_word_boundary_around_the_match() -> None:
