@@ -35,7 +35,7 @@ _UNITS = {
 _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
          "ninety": 90}  # fmt: skip
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
-_MULTIPLES = {"dozen": 12, "twice": 2, "thrice": 3, "half": 0.5, "double": 2, "triple": 3}
+_MULTIPLES = {"dozen": 12, "twice": 2, "thrice": 3}
 _NUMBER_WORD = "|".join([*_UNITS, *_TENS, *_SCALES, *_MULTIPLES])
 _NUMBER_RE = re.compile(
     rf"\d+(?:[.,]\d+)*|\b(?:{_NUMBER_WORD})(?:[\s-]+(?:{_NUMBER_WORD}|and|point))*\b", re.I
@@ -135,7 +135,8 @@ _WORD_RE = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 _POSSESSIVE_RE = re.compile(r"['’]s?$")
 #: Words a client and a note use for one topic ("hurting yourself" / "harming herself").
 _SYNONYMS = {"hurt": "harm", "inju": "harm", "kill": "suic", "alco": "drin", "beer": "drin",
-             "ciga": "smok", "toba": "smok", "vape": "smok", "usin": "drug", "pill": "drug"}  # fmt: skip
+             "ciga": "smok", "toba": "smok", "vape": "smok", "usin": "drug", "pill": "drug",
+             "dead": "suic", "dyin": "suic", "die": "suic"}  # fmt: skip
 
 
 def _value(phrase: str) -> float | None:
@@ -174,7 +175,8 @@ def _numbers(text: str) -> set[float]:
         if value is not None:
             found.add(value)
             # "two or three" / "2-3": each listed number counts on its own too
-            found.update(v for w in re.split(r"[\s-]+|and", match.group()) if (v := _value(w)) is not None)
+            pieces = re.split(r"[\s-]+|\band\b", match.group())
+            found.update(v for w in pieces if w.strip() and (v := _value(w)) is not None)
     return found
 
 
@@ -226,8 +228,10 @@ def _stem(word: str) -> str:
 
 def _denial_supported(sentence: str, match: re.Match[str], facts: TranscriptFacts) -> bool:
     """Whether the client denied what the sentence says they denied, in the transcript."""
+    # The clause around the denial: "denied suicidal thoughts", "suicidal thoughts were denied".
+    before = re.split(r"[.;,]|\bbut\b|\band\b", sentence[: match.start()])[-1]
     after = re.split(r"[.;]|\bbut\b", sentence[match.end() :], maxsplit=1)[0]
-    topic = [w for w in _WORD_RE.findall((match.group() + " " + after).lower()) if w not in _STOPWORDS]
+    topic = [w for w in _WORD_RE.findall(f"{before} {match.group()} {after}".lower()) if w not in _STOPWORDS]
     topic = [w for w in topic if not _DENIAL_RE.fullmatch(w) and w not in {"no", "negative"}]
     stems = {_stem(w) for w in topic if len(w) > 2}
     if not stems:
@@ -267,7 +271,7 @@ def unsupported(sentence: str, transcript: str) -> list[str]:
         medications.add("dose")
     if any(not _in_transcript(m, facts) for m in medications):
         reasons.append("medication")
-    names = [w for w in _CAPITALISED_RE.findall(sentence) if w not in _NOT_NAMES]
+    names = [w for w in _CAPITALISED_RE.findall(sentence) if w.split("-")[0] not in _NOT_NAMES]
     if any(not _in_transcript(_POSSESSIVE_RE.sub("", w), facts) for w in names if not _DATE_RE.fullmatch(w)):
         reasons.append("name")
     if any(not _in_transcript(m.group(), facts) for m in _DEMOGRAPHIC_RE.finditer(sentence)):

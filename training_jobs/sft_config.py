@@ -48,8 +48,9 @@ class SFTConfig:
     )
     profile: str = _help("Model profile (models.profiles); empty: the base model's own.", "")
     data: list[dict[str, str]] = _help(
-        "Training data: a list of {path, preset, repeat?}; preset one of own, mts, aci (a by-division "
-        "folder), therapy (a folder of session JSON files); repeat: times the entry is used.",
+        "Training data: a list of {path, preset, repeat?, per_group?}; preset one of own, mts, aci (a "
+        "by-division folder), therapy (a folder of session JSON files); repeat: times the entry is "
+        "used; per_group: sections kept per therapy session, or ACI encounters sampled (0: all).",
         list,
     )
     max_rows: int = _help("Use at most this many pairs, sampled with `seed` (0: all).", 0)
@@ -154,12 +155,14 @@ def _contradictions(c: SFTConfig) -> list[str]:
     if not c.data:
         p.append("data needs at least one {path, preset}")
     for i, entry in enumerate(c.data):
-        if not {"path", "preset"} <= set(entry) <= {"path", "preset", "repeat"}:
-            p.append(f"data[{i}] must have the keys path and preset (and optionally repeat)")
+        if not {"path", "preset"} <= set(entry) <= {"path", "preset", "repeat", "per_group"}:
+            p.append(f"data[{i}] must have the keys path and preset (optionally repeat, per_group)")
         elif entry["preset"] not in DATA_PRESETS:
             p.append(f"data[{i}].preset must be one of {', '.join(DATA_PRESETS)}")
         elif not str(entry.get("repeat", "1")).isdigit() or int(entry.get("repeat", 1)) < 1:
             p.append(f"data[{i}].repeat must be a whole number >= 1")
+        elif not str(entry.get("per_group", "0")).isdigit():
+            p.append(f"data[{i}].per_group must be a whole number >= 0")
     fr = c.split_fractions
     if len(fr) != 3 or min(fr) < 0 or abs(sum(fr) - 1) > 1e-6 or fr[0] <= 0:
         p.append("split_fractions must be 3 non-negative numbers summing to 1, train above 0")

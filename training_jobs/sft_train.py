@@ -94,7 +94,7 @@ def _load_data(config: SFTConfig, tokenizer: Any, profile: ModelProfile) -> tupl
     pairs: list[Pair] = []
     files = []
     for entry in config.data:
-        mapped = load_entry(entry["path"], entry["preset"])
+        mapped = load_entry(entry["path"], entry["preset"], per_group=int(entry.get("per_group", 0)), seed=config.seed)
         if mapped is None:
             loaded = load_pairs(
                 entry["path"], entry["preset"], config.max_seq_len, count, profile=profile, on_error="drop"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -160,18 +161,32 @@ def load_sessions(folder: str | Path) -> list[dict]:
     return sessions
 
 
-def session_pairs(sessions: Iterable[dict], report: CleanReport) -> list[TherapyPair]:
-    """Every section of every format of each session's reference notes, cleaned as datasets are
-    (the writers were told to state only facts the transcript holds; the guard checks it)."""
+def session_pairs(
+    sessions: Iterable[dict], report: CleanReport, per_session: int = 0, seed: int = 0
+) -> list[TherapyPair]:
+    """The sections of each session's reference notes in all formats, cleaned as datasets are
+    (the writers were told to state only facts the transcript holds; the guard checks it).
+
+    `per_session` > 0 keeps that many sections per session (CPU training time grows with every
+    example of a long transcript): the SOAP sections first (the default format), then a
+    seeded choice among the DAP and BIRP sections.
+    """
     out = []
     for session in sessions:
         transcript = normalize(session["transcript"])
+        chosen = []
         for fmt_name, note in session["notes"].items():
             note_format = NoteFormat(fmt_name)
             for d in definitions(note_format):
                 target = clean_target(normalize(note[d.key]), transcript, report)
                 if target:
-                    out.append(TherapyPair(transcript, note_format, d.key, target, f"session:{session['id']}"))
+                    chosen.append(TherapyPair(transcript, note_format, d.key, target, f"session:{session['id']}"))
+        if per_session:
+            soap = [p for p in chosen if p.note_format is NoteFormat.SOAP]
+            rest = [p for p in chosen if p.note_format is not NoteFormat.SOAP]
+            random.Random(f"{seed}:{session['id']}").shuffle(rest)
+            chosen = (soap + rest)[:per_session]
+        out.extend(chosen)
     return out
 
 
@@ -196,14 +211,14 @@ def with_format(pair, note_format: NoteFormat, section: str):
 
 
 def load_entry(
-    path: str, preset: str, split: str = "train"
+    path: str, preset: str, split: str = "train", per_group: int = 0, seed: int = 0
 ) -> tuple[list[TherapyPair], CleanReport] | None:
     """The cleaned therapy pairs of one data entry of an SFT config, with the cleaning report;
     None for the `own` preset, whose CSV already holds therapy sections (loaded as it is).
 
     Presets: `mts` (an MTS-Dialog CSV), `aci` (ACI-Bench: a by-division folder, its `split`
-    subjective division; or its CSV, whose full notes are not trained on), `therapy` (a folder
-    of the project's session JSON files).
+    subjective division; `per_group` > 0 samples that many encounters), `therapy` (a folder of
+    the project's session JSON files; `per_group` > 0 keeps that many sections per session).
     """
     from training_jobs.data import load_aci_divisions, load_pairs
 
@@ -214,7 +229,10 @@ def load_entry(
         if not Path(path).is_dir():
             raise ValueError("preset aci trains on the by-division folder (its subjective division)")
         pairs = load_aci_divisions(path, split, ["subjective"], on_error="drop")
-        return map_dataset_pairs(pairs, report), report
+        mapped = map_dataset_pairs(pairs, report)
+        if per_group:
+            mapped = random.Random(seed).sample(mapped, min(per_group, len(mapped)))
+        return mapped, report
     if preset == "therapy":
-        return session_pairs(load_sessions(path), report), report
+        return session_pairs(load_sessions(path), report, per_group, seed), report
     return None
