@@ -15,6 +15,7 @@ import argparse
 import json
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -107,10 +108,17 @@ def publish_run(
     form: str = "lora",
     eval_report: Path | None = None,
     card: Path | None = None,
+    evaluate: Callable[[dict[str, Path]], Path] | None = None,
 ) -> Path:
-    """Export `run_dir` and publish it as the next version of `name`; returns the version folder."""
+    """Export `run_dir` and publish it as the next version of `name`; returns the version folder.
+
+    `evaluate`, when given, is called with the exported files before publication and returns the
+    evaluation report to record (instead of `eval_report`): what is published is what was measured.
+    """
     with tempfile.TemporaryDirectory(prefix="publish-") as tmp:
         files, fields = export(run_dir, form, Path(tmp))
+        if evaluate is not None:
+            eval_report = evaluate(files)
         if eval_report is not None:
             report = json.loads(eval_report.read_text())
             fields["metrics"] = {

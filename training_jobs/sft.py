@@ -151,6 +151,37 @@ def merge_adapter(base: str | Path, adapter_dir: str | Path, out_dir: str | Path
     return merge(base, adapter_dir, out_dir, **kw)
 
 
+def publish_after_training(config: SFTConfig) -> Path:
+    """Export the run, evaluate the exported model (when `eval_data` is set; the report goes to
+    `<run_dir>/eval/`) and publish it to `artifact_store`; returns the version folder."""
+    from training_jobs.publish import publish_run
+
+    def evaluate(files: dict[str, Path]) -> Path:
+        from training_jobs import evaluate as evaluation
+
+        out = config.run_dir / "eval" / "report.json"
+        if "adapter-f16.gguf" in files:
+            model = ["--model", "embedded", "--lora", str(files["adapter-f16.gguf"])]
+        else:
+            model = ["--model", str(files["model-q4_k_m.gguf"])]
+        task = "note" if Path(config.eval_data).is_dir() else "section"
+        argv = [*model, "--profile", config.profile, "--data", config.eval_data, "--task", task]
+        argv += ["--out", str(out)] + (["--limit", str(config.eval_limit)] if config.eval_limit else [])
+        if evaluation.main(argv) != 0:
+            raise RuntimeError("the evaluation of the exported model failed")
+        return out
+
+    card = Path(__file__).resolve().parents[1] / "models" / "cards" / f"{config.publish_name}.md"
+    return publish_run(
+        config.run_dir,
+        config.publish_name,
+        Path(config.artifact_store),
+        config.publish_form,
+        card=card if card.is_file() else None,
+        evaluate=evaluate if config.eval_data else None,
+    )
+
+
 def _ray_worker(values: dict) -> None:
     """The Ray Train loop: the same training function as the local backend."""
     from training_jobs.sft_train import train
@@ -165,8 +196,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(config_path, overrides)
         summary = run(config)
+        if config.publish_name:
+            folder = publish_after_training(config)
+            print(json.dumps({"event": "published", "folder": str(folder)}), flush=True)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr, flush=True)
+        return 2
+    except ModuleNotFoundError as e:
+        if e.name not in ("torch", "transformers", "peft", "trl"):
+            raise
+        print(
+            f"error: {e.name} is not installed for {sys.executable}. Install the training extra "
+            "(make setup-dev) and run the job with that Python: for `ray job submit`, start the "
+            "cluster from the project's venv (`source .venv/bin/activate && ray start --head`).",
+            file=sys.stderr,
+            flush=True,
+        )
         return 2
     except Exception as e:
         message = failure_message(e, config.run_dir if config else Path.cwd())

@@ -73,8 +73,28 @@ class SFTConfig:
     gradient_checkpointing: bool = _help("Recompute activations: less memory, ~6% slower.", True)
     num_threads: int = _help("CPU threads for torch (and the CPUs the Ray worker reserves).", 2)
     run_name: str = _help("Run folder under output_dir; empty: <config>-<UTC time>-<8 hex>.", "")
-    output_dir: str = _help("Artifacts root; the run writes <output_dir>/<run_name>/.", "artifacts/sft")
+    output_dir: str = _help(
+        "Runs root; the run writes <output_dir>/<run_name>/. Shared storage under `ray job submit` "
+        "(a relative path there would land in Ray's temporary copy of the working directory).",
+        "${NOTES_STORAGE_DIR:-artifacts}/sft",
+    )
     backend: str = _help("ray (a Ray Train TorchTrainer with one worker) or local.", "ray")
+    publish_name: str = _help(
+        "After training, export, evaluate and publish the run as the next version of this artifact "
+        "name (e.g. gemma3-270m-notes); empty: do not publish.",
+        "",
+    )
+    publish_form: str = _help("lora (an adapter on the embedded base) or merged (a quantised GGUF).", "lora")
+    artifact_store: str = _help(
+        "Artifact store the run is published to (shared storage).",
+        "${NOTES_ARTIFACT_STORE:-models/published}",
+    )
+    eval_data: str = _help(
+        "Evaluation data for the published run: a CSV (section task) or a folder of therapy sessions "
+        "(note task); empty: publish without evaluating.",
+        "",
+    )
+    eval_limit: int = _help("Evaluate the first N rows or sessions only (0: all).", 0)
 
     def __post_init__(self) -> None:
         problems = _coerce_fields(self)
@@ -152,6 +172,12 @@ def _contradictions(c: SFTConfig) -> list[str]:
         p.append(f"quantization must be one of {', '.join(QUANTIZATIONS)}")
     if c.backend not in ("ray", "local"):
         p.append("backend must be ray or local")
+    if c.publish_form not in ("lora", "merged"):
+        p.append("publish_form must be lora or merged")
+    if c.publish_name and not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", c.publish_name):
+        p.append("publish_name may hold only lower-case letters, digits, '.', '_' and '-'")
+    if c.eval_limit < 0:
+        p.append("eval_limit must be >= 0")
     if not c.data:
         p.append("data needs at least one {path, preset}")
     for i, entry in enumerate(c.data):
@@ -193,12 +219,27 @@ def new_run_name(config_name: str) -> str:
 
 
 def expand_path(path: str) -> str:
-    """`path` with `${NOTES_DATA_DIR}` (default ../shared/data) expanded, made absolute."""
+    """`path` with `${VAR}` and `${VAR:-default}` expanded (NOTES_DATA_DIR defaults to
+    ../shared/data), made absolute."""
     env = {**os.environ, "NOTES_DATA_DIR": os.environ.get("NOTES_DATA_DIR", DEFAULT_DATA_DIR)}
-    expanded = re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: env.get(m[1] or m[2], m[0]), path)
+
+    def value(m: re.Match[str]) -> str:
+        name = m[1] or m[3]
+        if m[2] is not None:
+            return env.get(name) or m[2]
+        return env.get(name, m[0])
+
+    expanded = re.sub(r"\$\{(\w+)(?::-([^}]*))?\}|\$(\w+)", value, path)
     if "$" in expanded:
         raise ConfigError(f"unset environment variable in path {path!r}")
     return str(Path(expanded).expanduser().resolve())
+
+
+def in_ray_working_dir(path: str | Path) -> bool:
+    """Whether `path` lies in the temporary copy of the working directory that `ray job submit
+    --working-dir` makes (under Ray's session folder; Ray deletes it)."""
+    parts = Path(path).resolve().parts
+    return "runtime_resources" in parts or any(p.startswith("working_dir_files") for p in parts)
 
 
 def load_config(path: str | None = None, overrides: dict[str, Any] | None = None) -> SFTConfig:
@@ -219,6 +260,19 @@ def load_config(path: str | None = None, overrides: dict[str, Any] | None = None
     config = SFTConfig(**values)
     config.run_name = config.run_name or new_run_name(Path(path).stem if path else config.base_model)
     config.output_dir = expand_path(config.output_dir)
+    config.artifact_store = expand_path(config.artifact_store)
+    if config.eval_data:
+        config.eval_data = expand_path(config.eval_data)
+    where = [("output_dir", config.output_dir, "NOTES_STORAGE_DIR")]
+    if config.publish_name:
+        where.append(("artifact_store", config.artifact_store, "NOTES_ARTIFACT_STORE"))
+    for name, value, env in where:
+        if in_ray_working_dir(value):
+            raise ConfigError(
+                f"{name} {value} is inside Ray's temporary copy of the working directory, which Ray "
+                f"deletes: set {env} (e.g. --runtime-env-json '{{\"env_vars\": {{\"{env}\": \"/shared/...\"}}}}') "
+                f"or an absolute {name} on shared storage"
+            )
     config.base_path = expand_path(config.base_path) if config.base_path else None
     for entry in config.data:
         entry["path"] = expand_path(entry["path"])

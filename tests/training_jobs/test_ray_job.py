@@ -1,0 +1,132 @@
+"""A training job submitted as an ML engineer does (`ray start --head` on loopback, then
+`ray job submit --working-dir .`) leaves its run, its evaluation and its published artifact in
+the configured shared store, not in Ray's temporary copy of the working directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.training_jobs.test_sft import tiny_phi3  # noqa: F401 (fixture)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def ray_head():
+    """A Ray head started with `ray start --head --block` in its own process group; the group is
+    ended afterwards (never `ray stop`, which would end every Ray instance on the machine)."""
+    temp_dir = tempfile.mkdtemp(prefix="rj", dir="/tmp")
+    dashboard = _free_port()
+    env = {
+        **os.environ,
+        "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+        "RAY_AUTH_MODE": "disabled",
+        "RAY_USAGE_STATS_ENABLED": "0",
+        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+    }
+    command = [
+        str(Path(sys.executable).parent / "ray"),
+        "start",
+        "--head",
+        "--block",
+        f"--port={_free_port()}",
+        "--node-ip-address=127.0.0.1",
+        "--dashboard-host=127.0.0.1",
+        f"--dashboard-port={dashboard}",
+        "--num-cpus=2",
+        f"--temp-dir={temp_dir}",
+        "--disable-usage-stats",
+    ]
+    head = subprocess.Popen(
+        command, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        from ray.job_submission import JobSubmissionClient
+
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                client = JobSubmissionClient(f"http://127.0.0.1:{dashboard}")
+                break
+            except Exception:
+                if time.monotonic() > deadline or head.poll() is not None:
+                    raise
+                time.sleep(1)
+        yield client
+    finally:
+        os.killpg(head.pid, signal.SIGTERM)
+        try:
+            head.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+
+
+@pytest.mark.slow
+def test_submitted_job_publishes_to_the_shared_store(ray_head, tmp_path: Path, tiny_phi3: Path):  # noqa: F811
+    from ray.job_submission import JobStatus
+
+    shared = tmp_path / "shared"
+    entrypoint = (
+        f"{sys.executable} -m training_jobs.sft --config training_jobs/configs/tiny-phi3.yaml "
+        f"--backend ray --set base_path={tiny_phi3} --set publish_name=tiny-notes "
+        "--set publish_form=merged --set eval_data=training_jobs/configs/tiny-fixture.csv --set eval_limit=2"
+    )
+    job = ray_head.submit_job(
+        entrypoint=entrypoint,
+        runtime_env={
+            "working_dir": str(ROOT),
+            "env_vars": {
+                "NOTES_STORAGE_DIR": str(shared),
+                "NOTES_ARTIFACT_STORE": str(shared / "published"),
+                "HF_HUB_OFFLINE": "1",
+            },
+        },
+    )
+    deadline = time.monotonic() + 900
+    while (status := ray_head.get_job_status(job)) not in {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.STOPPED}:
+        assert time.monotonic() < deadline, "the job did not finish in 15 minutes"
+        time.sleep(2)
+    logs = ray_head.get_job_logs(job)
+    assert status == JobStatus.SUCCEEDED, logs[-3000:]
+
+    runs = list((shared / "sft").iterdir())
+    assert len(runs) == 1
+    run = runs[0]
+    assert (run / "adapter").is_dir() and (run / "train_summary.json").is_file()
+    report = json.loads((run / "eval" / "report.json").read_text())
+    assert report["n"] == 2
+    manifest = json.loads((shared / "published" / "tiny-notes" / "v1" / "manifest.json").read_text())
+    assert manifest["training_config"]["backend"] == "ray"
+    assert manifest["metrics"]["n"] == 2
+    assert not (ROOT / "artifacts" / "sft" / run.name).exists()
+
+
+def test_a_relative_store_inside_rays_working_copy_is_refused(tmp_path: Path, monkeypatch) -> None:
+    from training_jobs.sft_config import ConfigError, load_config
+
+    copy = tmp_path / "session_1" / "runtime_resources" / "working_dir_files" / "_ray_pkg_1"
+    copy.mkdir(parents=True)
+    (copy / "pairs.csv").write_text("transcript,note,section\nClient: hi,Client said hi.,subjective\n")
+    monkeypatch.chdir(copy)
+    monkeypatch.delenv("NOTES_STORAGE_DIR", raising=False)
+    with pytest.raises(ConfigError, match="NOTES_STORAGE_DIR"):
+        load_config(None, {"data": [{"path": "pairs.csv", "preset": "own"}]})
+    monkeypatch.setenv("NOTES_STORAGE_DIR", str(tmp_path / "shared"))
+    config = load_config(None, {"data": [{"path": "pairs.csv", "preset": "own"}]})
+    assert Path(config.output_dir) == tmp_path / "shared" / "sft"
