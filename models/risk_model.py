@@ -106,9 +106,9 @@ def _locate(turn_text: str, quote: str) -> str | None:
     """The sentence(s) of `turn_text` that hold `quote`, in the transcript's own words."""
     folded_quote = _fold(quote)
     spans = sentences(turn_text)
-    for i in range(len(spans)):
-        for j in range(i, min(i + 3, len(spans))):
-            piece = " ".join(spans[i : j + 1])
+    for length in (1, 2, 3):  # the fewest sentences that hold it
+        for i in range(len(spans) - length + 1):
+            piece = " ".join(spans[i : i + length])
             if folded_quote in _fold(piece):
                 return piece[:EVIDENCE_MAX_CHARS]
     return None

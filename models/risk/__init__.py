@@ -34,13 +34,18 @@ TITLES: dict[RiskCategory, str] = {
 }
 EVIDENCE_MAX_CHARS = 240
 
-_FLAGS = re.I
+#: Every cue starts at a word (or an apostrophe, as in "'ll"): trying only those positions makes
+#: the search about twice as fast (bench/risk_bench.py).
+_AT_WORD = r"(?:(?<!\w)(?=\w)|(?='))"
 _CUES: dict[RiskCategory, list[tuple[Cue, re.Pattern[str]]]] = {
-    c: [(cue, re.compile(cue.pattern, _FLAGS)) for cue in cues] for c, cues in CUES.items()
+    c: [(cue, re.compile(f"{_AT_WORD}(?:{cue.pattern})", re.I)) for cue in cues] for c, cues in CUES.items()
 }
 #: One pass per category first: most sentences match no cue at all.
-_ANY = {c: re.compile("|".join(f"(?:{cue.pattern})" for cue in cues), _FLAGS) for c, cues in CUES.items()}
-_CONTEXT = {c: re.compile(p, _FLAGS) for c, p in CONTEXT.items()}
+_ANY = {
+    c: re.compile(_AT_WORD + "(?:" + "|".join(f"(?:{cue.pattern})" for cue in cues) + ")", re.I)
+    for c, cues in CUES.items()
+}
+_CONTEXT = {c: re.compile(p, re.I) for c, p in CONTEXT.items()}
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'"})
 _EGO_DYSTONIC_RE = re.compile(
     r"\bintrusive\b|\bflash(?:es)?\b|\bscares? me\b|\bterrif\w*|\bmakes? me sick\b|\bhate myself for\b|"
@@ -159,9 +164,12 @@ def _scan_sentence(sentence: str, at: int, turn: str, asked: str) -> list[tuple[
     plain = sentence.translate(_APOSTROPHES)
     if ctx.screening_question(plain):
         return []
+    hit = [c for c in CUES if _ANY[c].search(plain)]
+    if not hit:
+        return []
     masked = ctx.mask_idioms(plain)
     found = []
-    for category in CUES:
+    for category in hit:
         if not _ANY[category].search(masked):
             continue
         best: tuple[int, str, int, int] | None = None

@@ -367,7 +367,7 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
         ),
         Cue(
             "wish_to_die",
-            r"\bbetter off (?:dead|without me|if I (?:was|were|wasn't|weren't|was not|"
+            r"\b(?:happier|easier|better|fine) without me\b|\bbetter off (?:dead|without me|if I (?:was|were|wasn't|weren't|was not|"
             r"were not) (?:gone|dead|around|here)|with me gone|if I died)",
         ),
         Cue(

@@ -165,7 +165,7 @@ calm = st.sampled_from([s for s, cats in LABELLED if not cats])
 noise = st.text(st.characters(exclude_categories=["Cs"]), max_size=40)
 
 
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(st.one_of(risky, calm, noise), max_size=10))
 def test_scan_is_deterministic_deduplicated_and_quotes_the_text(parts: list[str]) -> None:
     text = "\n".join(parts)
@@ -179,7 +179,7 @@ def test_scan_is_deterministic_deduplicated_and_quotes_the_text(parts: list[str]
         assert flag.evidence.strip("…") in flat
 
 
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(st.one_of(risky, calm), max_size=8))
 def test_each_sentence_is_judged_on_its_own(parts: list[str]) -> None:
     expected = dict(LABELLED)
