@@ -9,6 +9,8 @@
 
 `--task section` (default) generates each row's section with `NoteEngine.generate_section` and
 scores it against the reference (ROUGE, BLEU) and the transcript (`unsupported_share`).
+`--task risk` prints the risk detector's recall and precision on tests/data/risk/ (see
+training_jobs/risk_eval.py; `--model` and `--data` are not needed).
 `--task note` drafts whole notes with `models.pipeline.draft_note` (the service's path) and
 reports the clinical and reference-free checks with ROUGE per section and for the whole note
 (`training_jobs.note_eval`); `--data` may then be the therapy dev set folder:
@@ -300,6 +302,11 @@ def main(argv: Sequence[str] | None = None, *, engine=None, draft: Callable | No
     """Run the evaluation; `engine` and `draft` replace the service's own (for tests)."""
     from training_jobs.note_eval import write_side_by_side
 
+    raw = list(sys.argv[1:] if argv is None else argv)
+    if "risk" in raw and raw[raw.index("risk") - 1 : raw.index("risk")] == ["--task"]:
+        from training_jobs.risk_eval import main as risk_main  # its own options: see its docstring
+
+        return risk_main(raw)
     args = parse_args(argv)
     try:
         compare = json.loads(args.compare.read_text(encoding="utf-8")) if args.compare else None
