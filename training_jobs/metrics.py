@@ -250,13 +250,16 @@ def risk_scores(note: Note, transcript: str) -> dict[str, float]:
 #: physical examination, vital signs, body systems and medical-record headings. Independent of
 #: the guard's own pattern (`models.grounding`), so it measures the guard instead of echoing it.
 MEDICAL_REGISTER_RE = re.compile(
-    r"\bthe patient\b|\bpatient['’]s\b|\b(?:year|yr)s?[\s-]+old\b"
+    r"\bthe patient\b|\bpatient['’]s\b"
+    r"|\b(?:is|was|a|an)\s+(?:\w+[\s-])?(?:year|yr)s?[\s-]+old\s+(?:male|female|man|woman|gentleman|lady|patient)\b"
     r"|\b(?:male|female)\b(?!\s+(?:friends?|colleagues?|co-?workers?|boss|relatives?|staff|therapist))"
     r"|\b(?:physical|neurologic(?:al)?|abdominal|cardiac|pelvic|rectal|skin|pulmonary) exam(?:ination)?\b"
     r"|\bon exam(?:ination)?\b|\bexamination (?:reveals|revealed|shows|showed|was)\b"
-    r"|\bvital signs?\b|\bvitals\b|\bblood pressure\b|\bheart rate\b|\brespiratory rate\b|\bbmi\b"
-    r"|\boxygen saturation\b|\bheent\b|\bauscultation\b|\bpalpation\b|\blungs?\b|\babdomen\b"
-    r"|\bextremities\b|\bcardiovascular\b|\bmurmurs?\b|\bbowel sounds\b|\bedema\b|\bafebrile\b"
+    r"|\bvital signs?\b|\bvitals\b|\bblood pressure (?:is|was|of|\d)|\bheart rate (?:is|was|of|\d)"
+    r"|\brespiratory rate\b|\bbmi\b|\boxygen saturation\b|\bheent\b|\bauscultation\b|\bpalpation\b"
+    r"|\blungs? (?:are |were |is |was )?(?:clear|sounds)\b"
+    r"|\babdomen (?:is |was )?(?:soft|tender|non-?tender|distended)"
+    r"|\bextremities\b|\bmurmurs?\b|\bbowel sounds\b|\bedema\b|\bafebrile\b|\bnormocephalic\b"
     r"|\bden(?:y|ies|ied) (?:any )?(?:chest pain|fever|chills|nausea|vomiting|shortness of breath|dizziness)"
     r"|\bhistory of present illness\b|\bhpi\b|\bchief complaint\b|\breview of systems\b"
     r"|\bpast (?:medical|surgical) history\b|\bno acute distress\b|\bwell[- ](?:developed|nourished)\b",
@@ -276,13 +279,23 @@ def note_sentences_by_section(note: Note) -> list[tuple[str, str]]:
     return [(key, s) for key, text in note.sections.items() for s in note_sentences(text)]
 
 
+def _fact_reasons(sentence: str, transcript: str, unsupported) -> set[str]:
+    """`unsupported` reasons of a sentence; register and demographic words inside quotations are
+    the client's own words and do not count."""
+    reasons = set(unsupported(sentence, transcript))
+    if reasons & {"register", "demographic"} and _QUOTED.search(sentence):
+        unquoted = set(unsupported(_QUOTED.sub(" ", sentence), transcript))
+        reasons -= {"register", "demographic"} - unquoted
+    return reasons
+
+
 def unsupported_facts(note: Note, transcript: str) -> dict[str, float]:
     """Reference-free: the share of the note's sentences for which `models.grounding.unsupported`
     finds a fact the transcript lacks, and 0/1 per note for any unsupported number (or age or
     date), medication, or either (`unsupported_fact_note`)."""
     from models.grounding import unsupported
 
-    reasons = [set(unsupported(s, transcript)) for _, s in note_sentences_by_section(note)]
+    reasons = [_fact_reasons(s, transcript, unsupported) for _, s in note_sentences_by_section(note)]
     found = set().union(*reasons) if reasons else set()
     by_kind = {kind: float(bool(found & names)) for kind, names in _FACT_REASONS.items()}
     return {

@@ -155,6 +155,15 @@ def test_unsupported_facts_count_sentences_and_notes():
     assert scores["unsupported_number_note"] == scores["unsupported_medication_note"] == 1.0
     assert scores["unsupported_fact_note"] == 1.0
     assert unsupported_facts(soap(), TRANSCRIPT)["unsupported_sentence_rate"] == 0.0
+    quoted = soap(
+        "In the client's words: “The patient in the next bed was a lady.”", "The client was engaged."
+    )
+    assert (
+        unsupported_facts(quoted, "Client: The patient in the next bed was a lady.")[
+            "unsupported_sentence_rate"
+        ]
+        == 0
+    )
 
 
 @pytest.mark.parametrize(
@@ -167,6 +176,10 @@ def test_unsupported_facts_count_sentences_and_notes():
         ("The client denies chest pain.", True),
         ("History of present illness: drinking.", True),
         ("The abdomen is soft.", True),
+        ("Lungs clear bilaterally.", True),
+        ("Her mother died of lung cancer.", False),
+        ("The client's eleven-year-old daughter worries about her.", False),
+        ("The client linked fainting to a drop in blood pressure.", False),
         ("The client reported low mood and drank to cope.", False),
         ("The client said “my lungs are shot” and wants to quit smoking.", False),
         ("The client described a male friend who drinks with him.", False),
