@@ -46,7 +46,8 @@ NEGATION_RE = re.compile(
 NOT_NEGATING_RE = re.compile(
     r"\b(?:can|could|won|couldn)'?t (?:stop|help|get rid of|shake)\b|\bcannot (?:stop|help)\b"
     r"|\b(?:don|didn)'t (?:know|care)\b|\bdo not (?:know|care)\b|\bno (?:one|idea|matter)\b"
-    r"|\bnot (?:sure|only)\b|\bno longer\b|\bnever (?:been|had) (?:so|this|that)\b",
+    r"|\bnot (?:sure|only)\b|\bno longer\b|\bnever (?:been|had) (?:so|this|that)\b"
+    r"|\b(?:wouldn't|won't) (?:mind|be sad|care|be upset)\b",
     re.I,
 )
 CLAUSE_BREAK_RE = re.compile(

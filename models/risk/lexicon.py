@@ -171,6 +171,27 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
         Cue("behavior", _PREP),
         Cue(
             "behavior",
+            rf"\b(?:stopped|not|quit|skipp\w*) taking (?:my )?{PILLS}\b[^.!?]{{0,60}}\b(?:keep\w*|sav\w*|"
+            rf"hid\w*|"
+            r"stash\w*|collect\w*|put\w*|stor\w*) (?:it|them|all)",
+        ),
+        Cue(
+            "behavior",
+            r"\b(?:drove|went|walked|go|going|climbed) (?:up |out )?to (?:the|a) (?:bridge|roof|cliff|"
+            r"tracks|ledge|"
+            r"overpass)\b[^.!?]{0,60}\b(?:sat|stood|looked down|for an hour|in the middle of the night|"
+            r"in the "
+            r"morning|thinking)",
+        ),
+        Cue(
+            "behavior",
+            r"\b(?:bought|buying|got|purchased|ordered)\b (?:myself )?(?:a |some )?(?:gun|pistol|handgun|"
+            r"rifle|"
+            r"shotgun|rope|noose)\b",
+            context=True,
+        ),
+        Cue(
+            "behavior",
             rf"\b(?:hid\w*|hiding|sav\w*|put\w* aside|set\w* aside|hold\w* back|keep\w* back|not taking|"
             rf"skipp\w*|collect\w*)\b (?:\w+ ){{0,3}}?(?:of )?(?:my )?{PILLS}",
             context=True,
@@ -250,7 +271,9 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
         ),
         Cue(
             "plan",
-            r"\b(?:have|got|made) a plan\b|\b(?:know|decided|figured out|worked out|planned) "
+            r"\b(?:know|decided|figured out|worked out|planned)\b (?:exactly )?how I(?:'d| would| will|"
+            r"'ll) (?:do|"
+            r"end) it\b|\b(?:have|got|made) a plan\b|\b(?:know|decided|figured out|worked out|planned) "
             r"(?:exactly )?(?:when and (?:how|where)|how and when|where and when|when and where|"
             r"where and how|how and where)\b",
             context=True,
@@ -297,10 +320,27 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
         Cue("method", rf"\bus\w* (?:it|the gun|a gun|the rope|a knife) on {SELF}\b"),
         Cue(
             "method",
-            rf"\b(?:tracks|bridge|rope|gun|rifle|pistol|pills|{MEDS}|ledge|roof|overpass|river|traffic|train|"
+            rf"\b(?:think|thinking|thought|imagine\w*|picture\w*|consider\w*)\b[^.!?]{{0,20}}\b(?:taking|"
+            rf"take|"
+            rf"swallow\w*|down\w*) (?:all|every|everything|each|the whole|a (?:whole )?(?:bottle|handful|"
+            rf"bunch))"
+            rf"\b[^.!?]{{0,30}}\b(?:pills?|meds|medicine|medications?|cabinet|organi[sz]er|bottles?|{MEDS})",
+        ),
+        Cue(
+            "method",
+            r"\b(?:step\w*|jump\w*|walk\w*|throw\w* myself|lie down|lying down|lay down) (?:in front of|"
+            r"off|under|"
+            r"onto|from) (?:it|that|one|the \w+|a \w+)\b",
+            context=True,
+        ),
+        Cue(
+            "method",
+            rf"\b(?:tracks|bridge|rope|gun|shotgun|rifle|pistol|pills|{MEDS}|ledge|roof|overpass|river|"
+            rf"traffic|train|"
             rf"cliff|building)\b[^.!?]{{0,60}}\b(?:would be (?:quick|easy|painless|fast|simple|enough)|"
             rf"would work|"
-            rf"would do it|how easy|how quick|keep thinking about (?:it|them|using)|"
+            rf"would do it|how easy|how quick|on my mind|crossed my mind|know where the (?:shells|bullets|"
+            rf"ammo|ammunition|key) (?:is|are)|keep thinking about (?:it|them|using)|"
             rf"can't stop thinking about "
             rf"(?:it|them)|been thinking about (?:it|them|using))",
         ),
@@ -327,6 +367,19 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
         Cue("active_thoughts", r"\bthoughts? (?:of|about) (?:death|dying|ending it|not being alive)\b"),
         # C-SSRS 1 (wish to be dead) and AFSP "burden", "no reason to live".
         Cue("wish_to_die", r"\bwant(?:s|ed|ing)? to die\b|\bwanna die\b"),
+        Cue(
+            "wish_to_die",
+            r"\b(?:(?:wouldn't|won't) (?:be )?)?(?:sad|care|upset|bad|"
+            r"sorry)\b[^.!?]{0,10}\bif I\b[^.!?]{0,20}\b(?:died|die|was dead|"
+            r"didn't wake up|"
+            r"was gone|never woke up)\b|\b(?:hope|wish|pray)\w*\b[^.!?]{0,25}\b(?:fall|go|drift) (?:to )?"
+            r"(?:asleep|sleep)\b[^.!?]{0,15}\b(?:that's it|that's the end|it's over|never have to|"
+            r"don't have to|"
+            r"not have to|never wake|don't wake|not wake)|\b(?:never|not|don't|"
+            r"wouldn't) have to (?:wake up|face "
+            r"(?:tomorrow|another day|anything)|do (?:tomorrow|this|another day|any of this) (?:again|"
+            r"anymore)?)",
+        ),
         Cue(
             "wish_to_die",
             r"\b(?:want|wish|hope|pray\w*|rather|fine|okay|ok|mind|relief|easier|better|peace)\b[^.!?]{0,30}"
@@ -367,7 +420,8 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
         ),
         Cue(
             "wish_to_die",
-            r"\b(?:happier|easier|better|fine) without me\b|\bbetter off (?:dead|without me|if I (?:was|were|wasn't|weren't|was not|"
+            r"\b(?:happier|easier|better|fine) without me\b|\bbetter off (?:dead|without me|if I (?:was|"
+            r"were|wasn't|weren't|was not|"
             r"were not) (?:gone|dead|around|here)|with me gone|if I died)",
         ),
         Cue(
@@ -444,6 +498,7 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
             r"bang\w*) my (?:fist|hand|hands|head) (?:into|against|through|on) (?:the |a )?(?:wall|"
             r"door|mirror|floor)",
         ),
+        Cue("behavior", r"\bonly (?:let|allow) myself (?:to )?eat\b", context=True),
         Cue(
             "behavior",
             r"\b(?:didn't|don't|won't|wouldn't|not|never|stopped) (?:let|letting|allow\w*) myself "
@@ -484,7 +539,8 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
         Cue(
             "threat",
             rf"\b(?:I'll|I will|I'm going to|I'm gonna|I am going to|going to|gonna|I swear I'll)\s+"
-            rf"(?:\w+\s+)?{HARM_VERB} {OTHER}|\bbeat the (?:hell|crap|shit|life|living daylights) out of "
+            rf"(?:\w+\s+){{0,3}}?{HARM_VERB} {OTHER}|\bbeat the (?:hell|crap|shit|life|"
+            rf"living daylights) out of "
             rf"{OTHER}|\bmake (?:{OTHER}) (?:suffer|pay for)\b|\b(?:he's|she's|they're|\w+'s) (?:going to|"
             r"gonna) (?:pay|regret it)\b",
         ),
@@ -524,10 +580,22 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
         ),
         Cue("threat", r"\b(?:get|gets|getting) what's coming\b"),
         Cue(
+            "ideation",
+            rf"\b(?:want\w*|wanna|fantasi[sz]\w*|think\w* about|thought about|dream\w* about|imagin\w*)\b "
+            rf"(?:about )?(?:run\w*|mow\w*) (?:{OTHER}) (?:over|down)\b",
+        ),
+        Cue(
+            "plan",
+            r"\bfollow\w* (?:him|her|them|my ex|\w+) (?:home|to (?:his|her|their|work))|\bknow (?:which|"
+            r"where) "
+            r"(?:door|car|route|way|window)\b",
+            context=True,
+        ),
+        Cue(
             "threat",
             r"\b(?:put|send|sending) (?:him|her|them|\w+) (?:in|into|to) (?:the )?(?:ground|hospital|ER|"
             r"grave)\b|"
-            r"\bsix feet under\b|\b(?:end|waste|off|smoke|shank|cap) (?:him|her|them)\b|\bbreak (?:his|"
+            r"\bsix feet under\b|\b(?:end|waste|shank|cap) (?:him|her)\b|\bbreak (?:his|"
             r"her|their) "
             r"(?:legs?|neck|face|jaw|arms?|skull)\b|\b(?:mess|fuck|beat|smash|rough) (?:him|her|them|"
             r"\w+) up\b|"
@@ -574,7 +642,8 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
         Cue(
             "current",
             rf"\b(?:hit|hits|hitting|beat|beats|beating|punch\w*|kick\w*|slap\w*|chok\w*|shov\w*|"
-            rf"strangl\w*|smack\w*|whip\w*|throws? \w+ at|threw \w+ at) (?:all of |both of )?(?:me|us|"
+            rf"strangl\w*|smack\w*|whip\w*|burn\w*|throws? \w+ at|threw \w+ at) (?:all of |both of )?(?:me|"
+            rf"us|"
             rf"{CHILD})\b",
         ),
         Cue(
@@ -635,6 +704,13 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
             rf"{CHILD}|(?:my )?{ELDER})",
         ),
         Cue("reportable", r"\btouch(?:es|ed|ing)? (?:me|her|him|them|my \w+)\b", context=True),
+        Cue(
+            "reportable",
+            r"\b(?:leaves|left|leave|leaving|goes out|went out|gone)\b[^.!?]{0,50}\b(?:alone|by (?:our|my|"
+            r"them|him|"
+            r"her)sel(?:f|ves)|with no food|without food|nothing to eat|unsupervised|in the car)\b",
+            context=True,
+        ),
         Cue(
             "reportable",
             r"\b(?:leaves|left|leave|leaving) (?:the |my |her |his |their |our )?(?:\w+ ){0,3}?(?:kids?|"
@@ -726,7 +802,9 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
         Cue("relapse", r"\bwent (?:back )?out again\b", context=True),
         Cue(
             "use",
-            rf"\bbought (?:some )?(?:\w+ )?(?:{PILLS}|{ILLICIT}) (?:off|from) (?:a guy|someone|somebody|my "
+            rf"\b(?:bought|buy\w*|scor\w*|get\w*|got) (?:some )?(?:\w+ )?(?:{PILLS}|{ILLICIT}) (?:off|from|"
+            rf"on) "
+            rf"(?:the street|a guy|someone|somebody|my "
             rf"\w+|a \w+|\w+)\b|\b(?:called|texted|met|saw|hit up) my (?:old )?dealer\b",
         ),
         Cue(
@@ -756,14 +834,23 @@ CONTEXT: dict[RiskCategory, str] = {
         rf"\bdead\b|\bdying\b|\bway out\b|\bwon't (?:be )?need\w*|\bwon't be (?:around|here)\b|"
         rf"\bwhen I'm gone\b|\bafter I'm gone\b|\bremember me\b|\bsomething to remember\b|\bgoodbye\b|"
         rf"\bfor good\b|\bno longer be\b|\bnot be here\b|\bburden\b|\bnot wake up\b|\bin case\b|"
-        rf"\b(?:month|week)'?s'? worth\b|\benough (?:of them|to)\b"
+        rf"\b(?:month|week)'?s'? worth\b|\benough (?:of them|to)\b|\bpills\b|\b(?:for|find it|read it|"
+        rf"open it) "
+        rf"after\b|\b(?:haven't|didn't|won't) tell (?:anyone|anybody|them|him|her) why\b|\b(?:haven't|"
+        rf"didn't) "
+        rf"told (?:anyone|anybody) why\b|\bno one knows\b|\b(?:train|platform|tracks|bridge|ledge|roof|"
+        rf"overpass|"
+        rf"cliff)\b"
     ),
     SH: r"\bdeserve\b|\bpunish\w*|\bon purpose\b|\bto feel (?:something|better|pain)\b|\bhurt myself\b",
     HO: (
         rf"\b(?:kill|hurt|stab|shoot|beat|attack|make) (?:him|her|them)\b|\bhe won't see it coming\b|"
         rf"{WEAPON}"
     ),
-    AN: rf"{CHILD}|\b{ELDER}|\blittle (?:brother|sister)\b|\bhaven't eaten\b|\bhungry\b",
+    AN: (
+        rf"{CHILD}|\b{ELDER}|\blittle (?:brothers?|sisters?)\b|\bhaven't eaten\b|\bhungry\b|\bI'm (?:only )?"
+        r"(?:\d{1,2}|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen)\b"
+    ),
     SR: r"\bsober\w*|\bclean\b|\bsobriety\b|\bafter (?:\w+ ){0,2}(?:days|weeks|months|years)\b|\bfirst "
     r"time in\b|\bchip\b|\brecovery\b|\bmeetings?\b|\bsponsor\b|\bAA\b|\bNA\b|\brelaps\w*|\bashamed\b",
 }
