@@ -17,7 +17,7 @@ from typing import Literal, NamedTuple
 from models.profiles import ModelProfile, get_profile
 from models.prompts import section_example
 from models.text import normalize
-from schemas.notes import NoteFormat
+from schemas.notes import SECTIONS, NoteFormat
 
 #: ACI-Bench note divisions, the `{division}` in by-division/{split}_{division}.json.
 ACI_DIVISIONS = ("subjective", "objective_exam", "objective_results", "assessment_and_plan")
@@ -206,8 +206,7 @@ def _validate(
         elif not reasons:
             seen[key] = pair.row
             if max_tokens is not None and count_tokens is not None:
-                example = section_example(prof, pair.transcript, pair.section, pair.target, _format(pair))
-                tokens = count_tokens("".join(example))
+                tokens = count_tokens("".join(_example(prof, pair)))
                 if tokens > max_tokens:
                     reasons.append(f"over the token budget ({tokens} > {max_tokens} tokens)")
         problems.extend(Problem(pair.row, r, where) for r in reasons)
@@ -277,8 +276,21 @@ def load_aci_divisions(
     return _validate(rows, source, on_error, max_tokens, count_tokens, profile)
 
 
-def _format(pair: Pair) -> NoteFormat:
-    return NoteFormat(pair.note_format)
+def prompt_section(pair: Pair) -> tuple[str, NoteFormat]:
+    """(section, format) a pair is prompted with: its own therapy section, or for a dataset
+    header (MTS-Dialog's GENHX, ACI-Bench's divisions) the SOAP section closest in meaning."""
+    from training_jobs.therapy_data import EVAL_SECTIONS
+
+    note_format = NoteFormat(pair.note_format)
+    key = pair.section.strip().lower()
+    if key in SECTIONS[note_format]:
+        return key, note_format
+    return EVAL_SECTIONS.get(key, "subjective"), NoteFormat.SOAP
+
+
+def _example(prof: ModelProfile, pair: Pair) -> tuple[str, str]:
+    section, note_format = prompt_section(pair)
+    return section_example(prof, pair.transcript, section, pair.target, note_format)
 
 
 def _apportion(n: int, fractions: Sequence[float]) -> list[int]:
@@ -330,5 +342,5 @@ def to_examples(pairs: Iterable[Pair], profile: str | ModelProfile) -> list[dict
     completion (the target and the end-of-turn text) only.
     """
     prof = get_profile(profile) if isinstance(profile, str) else profile
-    examples = (section_example(prof, p.transcript, p.section, p.target, _format(p)) for p in pairs)
+    examples = (_example(prof, p) for p in pairs)
     return [{"prompt": prompt, "completion": completion} for prompt, completion in examples]

@@ -184,7 +184,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--model",
         required=True,
         action="append",
-        help="model ref: embedded, a GGUF path or name:version; repeat to set models side by side",
+        help="model ref: embedded, a GGUF path or name:version, or 'extractive' (the fallback note, "
+        "no model); repeat to set models side by side",
     )
     ap.add_argument(
         "--lora",
@@ -251,11 +252,26 @@ def _load_data(args: argparse.Namespace) -> tuple[list[Pair], dict | None]:
     return list(pairs), None
 
 
+#: `--model extractive`: the service's deterministic fallback note, no language model (a baseline).
+EXTRACTIVE = "extractive"
+
+
+def _extractive_draft(engine, transcript: str, note_format: NoteFormat):
+    from models.pipeline import fallback, prepare
+
+    return fallback(prepare(transcript), note_format), {"source": "fallback"}
+
+
 def _run(
     args: argparse.Namespace, model: str, lora: str | None, pairs: list[Pair], references, engine, draft
 ) -> dict | None:
     """One model's report on `pairs` (None when the model cannot be loaded)."""
     meta: dict = {}
+    if model == EXTRACTIVE:
+        if args.task != "note":
+            print("error: the extractive note is evaluated with --task note", file=sys.stderr)
+            return None
+        engine, draft = object(), _extractive_draft
     owned = engine is None
     if owned:
         from models.artifacts import ArtifactError

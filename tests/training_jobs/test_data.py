@@ -155,7 +155,7 @@ def test_all_problems_in_one_error_without_text(tmp_path):
         ],
     )
     with pytest.raises(DatasetError) as err:
-        load_pairs(path, max_tokens=40, count_tokens=lambda text: len(text.split()))
+        load_pairs(path, max_tokens=80, count_tokens=lambda text: len(text.split()))
     message = str(err.value)
     assert message.startswith("5 bad rows in train.csv: ")
     assert "row 2: empty transcript" in message

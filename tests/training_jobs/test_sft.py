@@ -119,7 +119,7 @@ def test_configs_include_the_three_base_models():
         ({"backend": "k8s"}, "backend must be ray or local"),
         ({"data": []}, "data needs at least one"),
         ({"data": [{"path": "x.csv", "preset": "bogus"}]}, "data[0].preset must be one of"),
-        ({"data": [{"path": "x.csv"}]}, "exactly the keys path and preset"),
+        ({"data": [{"path": "x.csv"}]}, "must have the keys path and preset"),
         ({"split_fractions": [0.5, 0.5, 0.5]}, "split_fractions must be"),
         ({"split_fractions": [0.0, 0.5, 0.5]}, "split_fractions must be"),
         ({"epochs": 0, "max_steps": 0}, "nothing to train"),
