@@ -51,9 +51,11 @@ PERSON = (
     r"girlfriend|partner))"
 )
 #: Someone other than the speaker: pronouns, "my <person>", "the guy", or a capitalised name.
+#: A person's name: a capitalised word (matched case-sensitively inside case-insensitive cues).
+NAME = r"(?-i:[A-Z][a-z]+)"
 OTHER = (
     rf"(?:him|her|them|someone|somebody|anyone|anybody|people|every(?:one|body)|(?:my|his|her|"
-    rf"the) {PERSON}|the (?:guy|man|woman|baby|kids)|that (?:guy|man|woman)|(?-i:[A-Z][a-z]+))"
+    rf"the) {PERSON}|the (?:guy|man|woman|baby|kids)|that (?:guy|man|woman)|{NAME})"
 )
 HARM_VERB = (
     r"(?:kill|murder|hurt|harm|stab|shoot|strangle|choke|beat up|beat|punch|attack|poison|"
