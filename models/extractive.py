@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 
 from models.interventions import clinician_title, describe, detect
 from models.risk import TITLES
@@ -33,6 +33,14 @@ _RESPONSE_RE = re.compile(
     r"\b(?:i can|i could|i['’]ll|i will|i['’]m going to|i want to|i['’]d like to|i guess|i think|maybe"
     r"|makes sense|you['’]re right|never thought|didn['’]t realise|didn['’]t realize|hadn['’]t|i see"
     r"|worth (?:a )?try|let['’]s|i agree|that helps|that helped|sounds good)\b",
+    re.I,
+)
+#: A stage direction in a transcript ("[laughs]", "[pause]"): not the speaker's words.
+_DIRECTION_RE = re.compile(r"\[[^\]\n]{0,40}\]\s*")
+#: Client sentences that give reasons for change or intentions (change talk, goals).
+_CHANGE_RE = re.compile(
+    r"\b(?:i want to|i['’]d like to|i need to|i have to|i should|i['’]m going to|i wish|i hope|i would like"
+    r"|i don['’]t want to|my goal|so (?:that )?i can|i['’]m ready|i['’]m willing|i['’]ve decided)\b",
     re.I,
 )
 _SALIENT = frozenset(
@@ -91,7 +99,7 @@ def _pick(
 def _sentences(turns: Sequence[Turn], keep: Callable[[str], bool]) -> list[tuple[int, str]]:
     out: list[tuple[int, str]] = []
     for turn in turns:
-        for sentence in sentences(turn.text):
+        for sentence in sentences(_DIRECTION_RE.sub("", turn.text)):
             if keep(sentence):
                 out.append((len(out), sentence))
     return out
@@ -111,10 +119,13 @@ def _quote(lead: str, picked: Sequence[str]) -> str:
     return f"{lead}: " + " ".join(f"“{s}”" for s in picked) if picked else ""
 
 
-def client_words(client: Sequence[Turn], limit: int = SECTION_WORDS) -> list[str]:
-    """The client's most telling sentences (feelings, problems, events), in transcript order."""
-    candidates = _sentences(client, lambda s: word_count(s) >= 5)
-    return _pick(candidates or _sentences(client, lambda s: True), limit, _salience)
+def client_words(
+    client: Sequence[Turn], limit: int = SECTION_WORDS, exclude: Set[str] = frozenset()
+) -> list[str]:
+    """The client's most telling sentences (feelings, problems, events), in transcript order,
+    leaving out those in `exclude` (quoted in another section)."""
+    candidates = _sentences(client, lambda s: word_count(s) >= 5 and s not in exclude)
+    return _pick(candidates or _sentences(client, lambda s: s not in exclude), limit, _salience)
 
 
 def themes(client: Sequence[Turn], top: int = 3) -> list[str]:
@@ -130,15 +141,6 @@ def plan_statements(turns: Sequence[Turn], limit: int = SECTION_WORDS) -> list[s
     return _pick(_sentences(closing, lambda s: word_count(s) >= 3 and bool(_PLAN_RE.search(s))), limit)
 
 
-def summary_text(turns: Sequence[Turn], flags: Sequence[RiskFlag]) -> str:
-    """The themes, the techniques and the risk scan, in a few sentences (may be under 30 words)."""
-    client = [t for t in turns if not is_clinician(t.speaker)]
-    named = themes(client)
-    parts = [f"Extractive note: the session's themes included {_and(named)}." if named else ""]
-    parts += [describe(detect(turns), clinician_title(turns)), risk_text(flags)]
-    return " ".join(p for p in parts if p)
-
-
 def risk_text(flags: Sequence[RiskFlag]) -> str:
     """What the risk scan found, by category, without numbers."""
     if not flags:
@@ -152,17 +154,21 @@ def _and(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def extract_sections(
+def extract(
     turns: Sequence[Turn], note_format: NoteFormat, flags: Sequence[RiskFlag]
-) -> dict[str, str]:
-    """The extractive text of every section of `note_format`, by its kind; never empty."""
+) -> tuple[dict[str, str], str]:
+    """The extractive text of every section of `note_format`, by its kind (never empty), and a
+    summary text: the themes, the techniques and the risk scan (may be under 30 words)."""
     clinician = [t for t in turns if is_clinician(t.speaker)]
     client = [t for t in turns if not is_clinician(t.speaker)]
     title = clinician_title(turns)
     done = describe(detect(turns), title)
     # DAP's data section holds the client's words and what the therapist did: share ~110 words.
+    planned = plan_statements(turns)
     said = client_words(
-        client, SECTION_WORDS if note_format != NoteFormat.DAP else max(25, 110 - word_count(done))
+        client,
+        SECTION_WORDS if note_format != NoteFormat.DAP else max(25, 110 - word_count(done)),
+        set(planned),
     )
     report = _quote("In the client's words (extracted)", said) or (
         "No client statements were identified in the transcript (extracted)."
@@ -171,19 +177,38 @@ def extract_sections(
     theme = f"Themes in the client's account included {_and(named)}. " if named else ""
     heard = _pick(_sentences(clinician, lambda s: word_count(s) >= 4 and not s.endswith("?")), 40)
     own = _quote(f"The {title} said", heard)
-    plan = _quote("Plan as stated in the session", plan_statements(turns))
+    plan = _quote("Plan as stated in the session", planned)
+    used = set(planned) | set(said)
     closing = client[len(client) // 2 :]
-    response = _pick(_sentences(closing, lambda s: bool(_RESPONSE_RE.search(s)) and word_count(s) >= 4), 35)
+    response = _pick(
+        _sentences(closing, lambda s: s not in used and bool(_RESPONSE_RE.search(s)) and word_count(s) >= 4),
+        35,
+    )
+    reasons = _pick(
+        _sentences(client, lambda s: s not in used and bool(_CHANGE_RE.search(s)) and word_count(s) >= 5),
+        40,
+        _salience,
+    )
+    stated = _quote("The client's stated reasons and intentions", reasons)
     texts: dict[Kind, str] = {
         "client_report": report + (f" {done}" if note_format == NoteFormat.DAP and done else ""),
         "observation": done or "Interventions were not identified automatically.",
         "intervention": done or own or "Interventions were not identified automatically.",
-        "assessment": theme + risk_text(flags),
-        # The risk sentence first: a sentence after a closing quote mark is not split off.
+        # The risk sentence before any quotation: a sentence after a closing quote is not split off.
+        "assessment": theme + risk_text(flags) + (f" {stated}" if stated else ""),
         "response": risk_text(flags) + (" " + _quote("The client said", response) if response else ""),
         "plan": plan or "The plan was not identified automatically; the clinician should record it.",
     }
     if texts["observation"] == done and clinician and client:
         talk = sum(word_count(t.text) for t in client) / max(sum(word_count(t.text) for t in turns), 1)
         texts["observation"] += " The client did most of the talking." if talk > 0.5 else ""
-    return {key: texts[kind_of(note_format, key)] for key in SECTIONS[note_format]}
+    sections = {key: texts[kind_of(note_format, key)] for key in SECTIONS[note_format]}
+    summary = [f"Extractive note: the session's themes included {_and(named)}." if named else "", done]
+    return sections, " ".join(p for p in [*summary, risk_text(flags)] if p)
+
+
+def extract_sections(
+    turns: Sequence[Turn], note_format: NoteFormat, flags: Sequence[RiskFlag]
+) -> dict[str, str]:
+    """The sections of `extract`."""
+    return extract(turns, note_format, flags)[0]

@@ -7,7 +7,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
-from models.extractive import extract_sections, summary_text
+from models.extractive import extract
 from models.risk import TITLES, marker_text
 from models.text import (
     MARKER_RE,
@@ -191,9 +191,8 @@ def fallback_note(transcript: str, note_format: NoteFormat, scan_flags: Sequence
     the therapist's techniques, themes and the scan's risks, the plan statements), at most about
     120 words, with a 30-70 word summary."""
     flags = merge_risks([], scan_flags)
-    turns = parse_turns(normalize(transcript))
-    sections = extract_sections(turns, note_format, flags)
-    summary_words = summary_text(turns, flags).split()
+    sections, summary_text = extract(parse_turns(normalize(transcript)), note_format, flags)
+    summary_words = summary_text.split()
     if len(summary_words) < SUMMARY_MIN_WORDS:
         summary_words += FALLBACK_NOTICE.split()
     summary = " ".join(summary_words[:SUMMARY_MAX_WORDS])

@@ -5,16 +5,16 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from models.extractive import (
     NO_RISK_TEXT,
     client_words,
+    extract,
     extract_sections,
     plan_statements,
     risk_text,
-    summary_text,
     themes,
 )
 from models.notes import fallback_note
@@ -50,6 +50,22 @@ def test_soap_sections_by_kind() -> None:
     assert "drinking" in s["assessment"] and s["assessment"].endswith(NO_RISK_TEXT)
     assert "keep a count of drinks each night" in s["plan"]
     assert "next Tuesday" in s["plan"]
+
+
+def test_each_quote_appears_once_and_reasons_for_change_reach_the_assessment() -> None:
+    transcript = SESSION.replace("I'd sleep better.", "I want to be a better dad to them. [laughs]")
+    for note_format in NoteFormat:
+        sections = sections_of(transcript, note_format)
+        quoted = [q for text in sections.values() for q in re.findall(r"“[^”]*”", text)]
+        assert len(quoted) == len(set(quoted))
+        assert "[laughs]" not in " ".join(sections.values())
+    # Three 20-word worries fill the client's words (60 words); the wish is left for the assessment.
+    worry = (
+        "I feel anxious and worried and scared and stressed and low about the {} thing at work every day now."
+    )
+    worries = [worry.format(w) for w in "abcdef"]
+    s = sections_of(f"Client: {' '.join(worries)} I would like a quieter life.", NoteFormat.SOAP)
+    assert "The client's stated reasons and intentions: “I would like a quieter life.”" in s["assessment"]
 
 
 def test_dap_data_holds_words_and_interventions_birp_response_holds_the_clients_answer() -> None:
@@ -91,7 +107,9 @@ def test_risk_text_names_categories_without_numbers() -> None:
 
 
 def test_summary_text_is_marked_extractive() -> None:
-    assert summary_text(parse_turns(SESSION), []).startswith("Extractive note: the session's themes included")
+    assert extract(parse_turns(SESSION), NoteFormat.SOAP, [])[1].startswith(
+        "Extractive note: the session's themes included"
+    )
 
 
 @pytest.mark.parametrize("note_format", list(NoteFormat))
@@ -106,7 +124,7 @@ lines = st.tuples(
 ).map(lambda t: t[0] + " ".join(t[1]) + ".")
 
 
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(lines, max_size=10).map("\n".join), st.sampled_from(list(NoteFormat)))
 def test_every_number_in_a_fallback_comes_from_the_transcript(
     transcript: str, note_format: NoteFormat
