@@ -29,6 +29,7 @@ Progress goes to stderr.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import sys
@@ -211,6 +212,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--max-tokens", type=int, default=256)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--timeout-s",
+        type=float,
+        help="--task note: time budget per note (default: the service's); "
+        "a note over budget is the fallback note, as the service would serve it",
+    )
     args = ap.parse_args(argv)
     if args.limit is not None and args.limit < 1:
         ap.error("--limit must be at least 1")
@@ -252,6 +259,15 @@ def _load_data(args: argparse.Namespace) -> tuple[list[Pair], dict | None]:
     return list(pairs), None
 
 
+def _service_draft(timeout_s: float | None) -> Callable:
+    """The service's `draft_note`, with another time budget per note when one is given."""
+    from models.pipeline import DraftOptions, draft_note
+
+    if timeout_s is None:
+        return draft_note
+    return functools.partial(draft_note, options=DraftOptions(timeout_s=timeout_s))
+
+
 #: `--model extractive`: the service's deterministic fallback note, no language model (a baseline).
 EXTRACTIVE = "extractive"
 
@@ -287,7 +303,7 @@ def _run(
             from training_jobs.note_eval import score_notes
 
             if draft is None:
-                from models.pipeline import draft_note as draft
+                draft = _service_draft(args.timeout_s)
             tick = Progress(len(pairs)).tick
             rows, preds = score_notes(engine, pairs, NoteFormat(args.note_format), draft, references, tick)
         else:
