@@ -4,7 +4,7 @@
 
 Two transcripts of --words words: "dense", the project's dev excerpts (tests/data/risk/dev.jsonl,
 risky and calm) alternating with ordinary therapy talk, so that about half the turns hold a risk
-cue; and "typical", ordinary therapy talk with a risky or calm excerpt after every twelve turns. Prints the
+cue; and "typical", ordinary therapy talk with a dev excerpt after every twelve turns. Prints the
 word and turn counts, the flags found, and the median, p95 and max of --runs scans of each, in
 wall-clock time and in the process's CPU time (which other load on the machine disturbs less).
 """

@@ -11,6 +11,10 @@ turns the answers into RiskFlags with source `model`, accepting one only when:
   low-precision candidate lexicon below: a small model's "yes" about a sentence with no risk word
   at all was, on the project's dev set, nearly always wrong (see README, "Risk detection").
 Model flags carry severity `unknown`; the note marks them for review.
+
+Measured with the embedded Gemma 3 270M (README, "Risk detection"): neither the v1 adapter nor the
+base model gave one accepted, correct flag, so the second opinion is off by default for this model
+(`ENABLED_BY_DEFAULT`); a service configuration switch turns it on for a stronger model.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from models.text import is_clinician, normalize, parse_turns, sentences
 from schemas.notes import RiskCategory, RiskFlag, RiskSource
 
 Gate = Literal["candidate", "none"]
+#: Whether the service asks the model's second opinion unless configured otherwise.
+ENABLED_BY_DEFAULT = False
 
 QUESTIONS: dict[RiskCategory, str] = {
     RiskCategory.SUICIDAL_IDEATION: "Does the client say they want to die, wish they were dead, think about "
