@@ -186,3 +186,63 @@ def test_each_sentence_is_judged_on_its_own(parts: list[str]) -> None:
     flags = scan(" ".join(parts))
     assert categories(flags) == {c for part in parts for c in expected[part]}
     assert {f.evidence for f in flags} == {part for part in parts if expected[part]}
+
+
+def test_markers_carry_severity_and_mark_model_flags_for_review() -> None:
+    from models.risk import marker_text
+    from schemas.notes import RiskSource
+
+    scanned = RiskFlag(category=SI, evidence="I have a plan.", severity="plan", turn=3)
+    assert marker_text(scanned) == "Suicidal ideation (plan): I have a plan."
+    model = RiskFlag(category=SH, evidence="I scratch.", source=RiskSource.MODEL)
+    assert marker_text(model) == "Self-harm (model opinion, review): I scratch."
+    assert marker_text(RiskFlag(category=AN, evidence="x")) == "Abuse or neglect: x"
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "expected"),
+    [
+        (
+            "Have you wished you were dead or could go to sleep and not wake up?",
+            "Yeah, most nights.",
+            "wish_to_die",
+        ),
+        ("Have you had thoughts of killing yourself?", "Sometimes.", "active_thoughts"),
+        ("Have you thought about how you might do it?", "Yes. Pills.", "method"),
+        ("Do you think you would act on them?", "I think so.", "intent"),
+        ("Have you ever done anything to end your life?", "Yes, last year.", "behavior"),
+        ("Have you had thoughts of killing yourself?", "No, never.", None),
+        ("Have you had thoughts of killing yourself?", "Yeah, no, not at all.", None),
+    ],
+)
+def test_a_yes_to_a_screening_question_is_flagged_at_its_level(question, answer, expected) -> None:
+    flags = scan(f"Therapist: {question}\nClient: {answer}")
+    assert [(f.category, f.severity, f.turn) for f in flags] == ([(SI, expected, 1)] if expected else [])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Client: My son tried to kill himself last month.", {SI}),  # a dependant: flagged
+        ("Client: My friend tried to kill herself in college.", set()),  # another adult: not
+        ("Client: The film is about a man who kills his wife.", set()),
+        ("Client: If I ever relapsed I would call my sponsor.", set()),
+        ("Client: I told Jason I'll kill him if he comes back.", {HO}),  # a name: the slow path
+    ],
+)
+def test_who_and_what_a_statement_is_about(text: str, expected: set[RiskCategory]) -> None:
+    assert categories(scan(text)) == expected
+
+
+def test_fast_lower_case_matching_agrees_with_case_insensitive_matching(monkeypatch) -> None:
+    """The scan matches lower-cased text unless a sentence names someone; forcing the
+    case-insensitive path everywhere must not change any flag on the dev and held-out sets."""
+    import re
+
+    import models.risk as risk_module
+    from training_jobs.risk_eval import DATA_DIR, load_cases
+
+    texts = [c.text for name in ("dev", "heldout") for c in load_cases(DATA_DIR / f"{name}.jsonl")]
+    fast = [scan(t) for t in texts]
+    monkeypatch.setattr(risk_module, "_NAMED_RE", re.compile(r""))
+    assert [scan(t) for t in texts] == fast
