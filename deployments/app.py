@@ -9,16 +9,27 @@ from deployments.generator import NoteGenerator
 from deployments.ingress import Ingress
 from deployments.preprocessor import Preprocessor
 from deployments.writer import NoteWriter
-from models.pipeline import STRATEGIES
+from models.pipeline import STRATEGIES, Strategy
 from schemas.settings import Settings
 
 
 class EngineArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    n_ctx: int = Field(default=4096, ge=512, description="Context window in tokens.")
+    n_ctx: int = Field(default=4096, ge=512, description="Most tokens one prompt and its answer may span.")
+    kv_tokens: int = Field(
+        default=16384,
+        ge=512,
+        description="KV cache cells all sequences of a replica share (unified): bounds what is decoded "
+        "at once; requests beyond it wait in the replica.",
+    )
+    max_sequences: int = Field(default=16, ge=1, le=64, description="Sequences decoded together at most.")
+    batching: bool = Field(
+        default=True,
+        description="Decode all sequences of all requests in one batch; false: one at a time, as before.",
+    )
     n_threads: int = Field(default=2, ge=1, description="CPU threads llama.cpp uses per replica.")
-    n_batch: int = Field(default=512, ge=8, description="Prompt tokens evaluated per batch.")
+    n_batch: int = Field(default=512, ge=8, description="Tokens evaluated per step (prompts and decoding).")
     seed: int = Field(default=0, description="Decoding seed (greedy decoding ignores it; retries use it).")
     repeat_penalty: float = Field(default=1.1, ge=1.0, description="Penalty on repeated tokens.")
 
@@ -26,17 +37,21 @@ class EngineArgs(BaseModel):
 class DraftArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    strategy: str = Field(default="sections", description=f"How the model is asked: one of {STRATEGIES}.")
+    strategy: Strategy = Field(
+        default="sections", description=f"How the model is asked: one of {STRATEGIES}."
+    )
     section_max_tokens: int = Field(default=256, ge=8, description="Token limit of one section.")
     note_max_tokens: int = Field(default=512, ge=32, description="Token limit of a whole JSON note.")
     partial_max_tokens: int = Field(default=160, ge=16, description="Token limit of one part's summary.")
     timeout_s: float = Field(
-        default=120.0, gt=0, description="Generation time limit; past it the note falls back."
+        default=120.0,
+        gt=0,
+        description="Time limit of a note's generation, retry included (and within request_timeout_s); "
+        "past it the note falls back.",
     )
-
-    def model_post_init(self, _context: object) -> None:
-        if self.strategy not in STRATEGIES:
-            raise ValueError(f"strategy must be one of {STRATEGIES}")
+    risk_opinion: bool = Field(
+        default=False, description="Also ask the model the risk questions (models.risk_model), same batch."
+    )
 
 
 class AppArgs(BaseModel):
@@ -57,7 +72,9 @@ class AppArgs(BaseModel):
     max_transcript_chars: int = Field(default=200_000, ge=1, description="Longer transcripts get 413.")
     max_body_bytes: int = Field(default=1_000_000, ge=1, description="Larger request bodies get 413.")
     request_timeout_s: float = Field(
-        default=300.0, gt=0, description="Time a request may wait for the model, queue included; then 503."
+        default=300.0,
+        gt=0,
+        description="Time a note request may take, queue, generation and retry included; then 503.",
     )
     engine: EngineArgs = Field(default_factory=EngineArgs)
     draft: DraftArgs = Field(default_factory=DraftArgs)
@@ -76,7 +93,7 @@ def build_app(args: dict) -> Application:
         parsed.draft.model_dump(),
     )
     database_url = parsed.database_url or settings.database_url
-    writer = NoteWriter.bind(generator, database_url)
+    writer = NoteWriter.bind(database_url)
     preprocessor = Preprocessor.bind(parsed.max_transcript_chars)
     return Ingress.bind(
         preprocessor, generator, writer, parsed.max_body_bytes, parsed.request_timeout_s, database_url

@@ -1,27 +1,38 @@
-"""NoteGenerator: one GGUF model per replica, one request at a time, run off the event loop."""
+"""NoteGenerator: one engine per replica; the whole note (draft, ground, validate, retry, fall back)
+is made here, under the request's one time budget, and handed to the NoteWriter to store.
+
+The engine's thread decodes every request the replica holds in one batch, so the replica takes
+several requests at once (`max_ongoing_requests`); each waits in a worker thread for its note.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ray import serve
 
+from deployments import db
 from models.engine import EngineConfig, NoteEngine
-from models.pipeline import DraftOptions, draft
+from models.pipeline import DraftOptions, draft_note
 from models.resolve import resolve_model
-from schemas.notes import NoteFormat
-from schemas.pipeline import Draft, PreparedTranscript
+from schemas.api import NoteResponse
+from schemas.errors import GenerationTimeout
+from schemas.notes import NoteFormat, NoteMetadata, NoteSource
+from schemas.pipeline import PreparedTranscript
 
 # Serve routes the "ray.serve" logger to the replica logs (JSON, with request ids).
 logger = logging.getLogger("ray.serve")
+#: Time kept back from the request's deadline for the fallback note and the trip to the writer.
+DEADLINE_MARGIN_S = 2.0
 
 
 @serve.deployment(
     name="NoteGenerator",
-    # One Llama object aborts the process when two threads call it: never more than one request.
-    max_ongoing_requests=1,
+    max_ongoing_requests=4,
     max_queued_requests=8,
     ray_actor_options={"num_cpus": 1},
 )
@@ -53,26 +64,56 @@ class NoteGenerator:
             )
         )
         self.options = DraftOptions(**options)
-        logger.info("model loaded", extra={"model": resolved.name, "model_version": resolved.version})
-
-    async def draft(self, prepared: PreparedTranscript, note_format: NoteFormat, attempt: int = 0) -> Draft:
-        """The model's draft of a note for `prepared` (attempt > 0: a retry after invalid output)."""
-        result = await asyncio.to_thread(draft, self.engine, prepared, note_format, self.options, attempt)
-        result.model, result.model_version = self.info["model"], self.info["model_version"]
+        # A broken engine (a build that does not suit this CPU, a bad model file) fails the
+        # deployment here, with the reason, instead of the first clinic request.
+        health = self.engine.self_test()
         logger.info(
-            "draft generated",
+            "model loaded",
             extra={
-                "generation_ms": result.generation_ms,
-                "attempt": attempt,
-                "timed_out": result.timed_out,
-                "chunks": result.chunks,
+                "model": resolved.name,
+                "model_version": resolved.version,
+                "tokens_per_s": health["tokens_per_s"],
             },
         )
-        return result
+
+    async def generate(
+        self, prepared: PreparedTranscript, note_format: NoteFormat, deadline: float | None = None
+    ) -> NoteResponse:
+        """The note to serve for `prepared`; `deadline` (epoch seconds) bounds all the work.
+
+        GenerationTimeout when the request's time is already spent (it waited in the queue).
+        """
+        budget = None if deadline is None else deadline - time.time() - DEADLINE_MARGIN_S
+        if budget is not None and budget <= 0:
+            raise GenerationTimeout()
+        until = None if budget is None else time.monotonic() + budget
+        note, info = await asyncio.to_thread(
+            draft_note, self.engine, prepared, note_format, self.options, deadline=until
+        )
+        metadata = NoteMetadata(
+            model=self.info["model"],
+            model_version=self.info["model_version"],
+            source=NoteSource(info["source"]),
+            generation_ms=info["generation_ms"],
+            generated_at=db.format_time(datetime.now(UTC)),
+            truncated=info["truncated"],
+        )
+        logger.info(
+            "note drafted",
+            extra={
+                k: info[k] for k in ("source", "attempts", "generation_ms", "chunks", "problems", "grounding")
+            },
+        )
+        return NoteResponse(note=note, metadata=metadata)
 
     def model_info(self) -> dict:
-        """Name, version and checksums of the loaded model."""
-        return dict(self.info)
+        """Name, version and checksums of the loaded model, and the engine's last real decode."""
+        return {**self.info, "engine": self.engine.health()}
+
+    def check_health(self) -> None:
+        """Serve's replica health check: a replica whose engine thread stopped is replaced."""
+        if not self.engine.alive:
+            raise RuntimeError("the engine thread has stopped")
 
     def __del__(self) -> None:
         engine = getattr(self, "engine", None)

@@ -299,10 +299,12 @@ class Ingress:
         force: bool = False,
         clinic_id: int | None = None,
     ) -> dict:
+        deadline = time.time() + self.request_timeout_s  # one budget: queue, draft, retry, fallback
         prepared = await self.preprocessor.process.remote(transcript)
         try:
-            draft = await asyncio.wait_for(
-                self.generator.draft.remote(prepared, note_format), timeout=self.request_timeout_s
+            drafted = await asyncio.wait_for(
+                self.generator.generate.remote(prepared, note_format, deadline),
+                timeout=deadline - time.time(),
             )
         except BackPressureError as e:
             raise QueueFull() from e
@@ -310,7 +312,7 @@ class Ingress:
             raise GenerationTimeout() from e
         except (DeploymentUnavailableError, RayActorError) as e:
             raise ModelUnavailable() from e
-        result = await self.writer.write.remote(prepared, draft, session_id, force, clinic_id=clinic_id)
+        result = await self.writer.write.remote(drafted, session_id, force, clinic_id=clinic_id)
         return result.model_dump(mode="json")
 
     @app.post("/v1/summarize", openapi_extra=_body(SummarizeRequest))
@@ -399,5 +401,6 @@ class Ingress:
             logger.exception("health: database check failed")
             checks["database"] = False
         checks["replicas"] = _replica_states()
-        ok = checks["model"] is not None and checks["database"]
+        # Degraded unless the engine's last real decode worked (NoteGenerator.model_info).
+        ok = bool(checks["model"] and checks["model"]["engine"]["ok"]) and checks["database"]
         return JSONResponse({"status": "ok" if ok else "degraded", **checks}, status_code=200 if ok else 503)

@@ -1,23 +1,18 @@
-"""NoteWriter: validates drafts, retries the model once, falls back, and owns the database."""
+"""NoteWriter: owns the database; stores the NoteGenerator's notes and clinicians' edits, and reads."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, date, datetime
+from datetime import date
 
 from ray import serve
-from ray.exceptions import RayActorError
-from ray.serve.exceptions import BackPressureError, DeploymentUnavailableError
-from ray.serve.handle import DeploymentHandle
 
 from deployments import db
 from models.notes import build_note
-from models.pipeline import finalize, settle, wants_retry
 from schemas.api import NoteEdit, NoteResponse, SessionPublic, SessionsPublic, SessionSummary
 from schemas.errors import ClinicianEditExists, InvalidNote
-from schemas.notes import SECTIONS, Note, NoteFormat, NoteMetadata, NoteSource, RiskFlag
-from schemas.pipeline import Draft, PreparedTranscript
+from schemas.notes import SECTIONS, Note, NoteFormat, NoteSource, RiskFlag
 
 # Serve routes the "ray.serve" logger to the replica logs (JSON, with request ids).
 logger = logging.getLogger("ray.serve")
@@ -37,61 +32,34 @@ def _summary(session, note_row) -> SessionSummary:
 
 @serve.deployment(name="NoteWriter", ray_actor_options={"num_cpus": 0.1})
 class NoteWriter:
-    def __init__(self, generator: DeploymentHandle, database_url: str) -> None:
-        self.generator = generator
+    def __init__(self, database_url: str) -> None:
         self.engine = db.make_engine(database_url)
         db.migrate(self.engine)
 
     async def write(
         self,
-        prepared: PreparedTranscript,
-        first: Draft,
+        result: NoteResponse,
         session_id: int | None = None,
         force: bool = False,
         clinic_id: int | None = None,
     ) -> NoteResponse:
-        """The validated note for a draft, persisted with its metadata when `session_id` is set.
+        """Store the NoteGenerator's note with its metadata when `session_id` is set; return it.
 
-        An invalid draft is retried once; a second invalid one (or a timed-out draft) gives the
-        deterministic fallback note, so a risk found by the scan is never lost.
+        The note is already final (validated, retried or fallen back on the generator side).
         """
-        result, spent = first, first.generation_ms
-        note, problems = finalize(prepared, result)
-        if wants_retry(result, problems):
-            try:
-                result = await self.generator.draft.remote(prepared, first.note_format, attempt=1)
-            except (BackPressureError, DeploymentUnavailableError, RayActorError):
-                # No retry to be had (queue full, model gone): the fallback note, not an error.
-                logger.warning("retry unavailable", extra={"session_id": session_id})
-                problems = [*problems, "retry_unavailable"]
-            else:
-                spent += result.generation_ms
-                note, problems = finalize(prepared, result)
-        note, source = settle(prepared, note, problems, first.note_format)
-        metadata = NoteMetadata(
-            model=first.model,
-            model_version=first.model_version,
-            source=source,
-            generation_ms=spent,
-            generated_at=db.format_time(datetime.now(UTC)),
-            truncated=result.truncated,
-        )
-        logger.info(
-            "note written",
-            extra={
-                "source": source.value,
-                "problems": problems,
-                "attempts": result.attempt + 1,
-                "generation_ms": spent,
-                "session_id": session_id,
-            },
-        )
         if session_id is not None:
             assert clinic_id is not None, "a session's note is stored for its clinic"
             await asyncio.to_thread(
-                db.save_generated_note, self.engine, clinic_id, session_id, note, metadata, force
+                db.save_generated_note,
+                self.engine,
+                clinic_id,
+                session_id,
+                result.note,
+                result.metadata,
+                force,
             )
-        return NoteResponse(note=note, metadata=metadata)
+            logger.info("note stored", extra={"session_id": session_id, "source": result.metadata.source})
+        return result
 
     async def create_session(
         self, clinic_id: int, transcript: str, client_ref: str | None, session_date: date | None

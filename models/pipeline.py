@@ -1,30 +1,52 @@
-"""The steps from transcript to note, shared by the Serve deployments and the evaluation job.
+"""From transcript to the note to serve, shared by the NoteGenerator deployment and the evaluation job.
 
-`prepare` (Preprocessor) -> `draft` (NoteGenerator) -> `finalize` (NoteWriter). Each step is a
-plain function so that evaluation generates notes through exactly the code path the service uses.
+`prepare` (Preprocessor) normalises and scans; `draft_note` (NoteGenerator) does the rest in one
+place, under one time budget: fit the transcript to the context (map-reduce, the parts decoded as
+one batch), draft every section in one batch (they share the transcript's prefix), ground and
+validate, retry once while time remains, and fall back to the extractive note. The NoteWriter only
+stores what comes out. Each step is a plain function so that evaluation makes notes through
+exactly the code path the service uses.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import time
 from dataclasses import dataclass
+from typing import Literal
 
-from models import notes, risk, text
-from models.engine import NoteEngine
-from models.prompts import note_prompt, note_schema, section_prompt
-from schemas.notes import SECTIONS, Note, NoteFormat, NoteSource
+from models import grounding, notes, risk, risk_model, text
+from models.engine import NoteEngine, Request
+from models.prompts import PARTIAL, note_prompt, note_schema, section_prompt
+from schemas.notes import SECTIONS, Note, NoteFormat, NoteSource, RiskCategory
 from schemas.pipeline import Draft, PreparedTranscript
 
-STRATEGIES = ("sections", "json")
+Strategy = Literal["sections", "json"]
+STRATEGIES: tuple[Strategy, ...] = ("sections", "json")
+#: A retry starts only with at least this share of the first attempt's time still left.
+RETRY_TIME_SHARE = 0.8
 
 
 @dataclass(frozen=True)
 class DraftOptions:
-    strategy: str = "sections"
+    strategy: Strategy = "sections"
     section_max_tokens: int = 256
     note_max_tokens: int = 512
     partial_max_tokens: int = 160
     timeout_s: float = 120.0
+    #: Also ask the model the risk questions of `models.risk_model`, in the same batch.
+    risk_opinion: bool = False
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """The transcript the prompts use: the session itself, or its parts' summaries."""
+
+    text: str
+    parts: int = 1
+    truncated: bool = False
+    timed_out: bool = False
 
 
 def prepare(transcript: str) -> PreparedTranscript:
@@ -39,36 +61,45 @@ def prepare(transcript: str) -> PreparedTranscript:
     )
 
 
-def _fit_transcript(
-    engine: NoteEngine, prepared: PreparedTranscript, budget: int, options: DraftOptions, deadline: float
-) -> tuple[str, int, bool, int]:
-    """The transcript, condensed by map-reduce until its tokens fit `budget`.
+def fit(
+    engine: NoteEngine,
+    prepared: PreparedTranscript,
+    note_format: NoteFormat,
+    options: DraftOptions,
+    deadline: float | None = None,
+) -> Fitted:
+    """The transcript, condensed by map-reduce until the note's prompts fit the context.
 
-    Returns (transcript, parts summarised, truncated, milliseconds spent). Parts are cut at turn
-    boundaries; when three rounds of condensing do not fit, the rest is cut and reported.
+    Parts are cut at turn boundaries and summarised in one batch; when three rounds of condensing
+    do not fit, the rest is cut and reported (`truncated`).
     """
-    transcript = prepared.text
+    max_out = options.section_max_tokens if options.strategy == "sections" else options.note_max_tokens
+    overhead = engine.count_tokens(note_prompt(engine.profile, "", note_format)) + 16
+    budget = engine.config.n_ctx - max_out - overhead
+    transcript, parts = prepared.text, 1
     turns = [text.Turn(s, t) for s, t in prepared.turns]
-    parts, spent = 1, 0
     for _ in range(3):
         tokens = engine.count_tokens(transcript)
         if tokens <= budget:
-            return transcript, parts, False, spent
+            return Fitted(transcript, parts)
         chars_per_token = max(len(transcript) / max(tokens, 1), 1.0)
         chunks = text.chunk_turns(turns, max_chars=int(budget * chars_per_token * 0.9))
-        summaries = []
-        for chunk in chunks:
-            gen = engine.generate(
-                section_prompt(engine.profile, chunk, "partial"),
-                max_tokens=options.partial_max_tokens,
-                deadline=deadline,
-            )
-            spent += gen.elapsed_ms
-            summaries.append(gen.text)
+        gens = engine.generate_many(
+            [
+                Request(
+                    section_prompt(engine.profile, chunk, PARTIAL),
+                    options.partial_max_tokens,
+                    deadline=deadline,
+                )
+                for chunk in chunks
+            ]
+        )
+        if any(g.timed_out for g in gens):
+            return Fitted(transcript, len(chunks), timed_out=True)
         parts = len(chunks)
-        transcript = "\n".join(s for s in summaries if s)
+        transcript = "\n".join(g.text for g in gens if g.text)
         turns = text.parse_turns(transcript)
-    return engine.truncate(transcript, budget), parts, True, spent
+    return Fitted(engine.truncate(transcript, budget), parts, truncated=True)
 
 
 def draft(
@@ -76,61 +107,75 @@ def draft(
     prepared: PreparedTranscript,
     note_format: NoteFormat,
     options: DraftOptions,
+    fitted: Fitted,
     attempt: int = 0,
+    deadline: float | None = None,
 ) -> Draft:
-    """Ask the model for a note: one call per section, or one call for the whole note as JSON."""
-    deadline = time.monotonic() + options.timeout_s
-    max_out = options.section_max_tokens if options.strategy == "sections" else options.note_max_tokens
-    overhead = engine.count_tokens(note_prompt(engine.profile, "", note_format)) + 16
-    budget = engine.config.n_ctx - max_out - overhead
-    transcript, parts, truncated, spent = _fit_transcript(engine, prepared, budget, options, deadline)
-    result = Draft(note_format=note_format, attempt=attempt, truncated=truncated, chunks=parts)
+    """Ask the model for a note from `fitted`: every section (or one JSON note) in one batch,
+    with the risk questions beside them when `options.risk_opinion` is set (first attempt only)."""
+    result = Draft(note_format=note_format, attempt=attempt, truncated=fitted.truncated, chunks=fitted.parts)
+    if fitted.timed_out:
+        result.timed_out = True
+        return result
     if options.strategy == "json":
-        gen = engine.generate(
-            note_prompt(engine.profile, transcript, note_format),
-            max_tokens=options.note_max_tokens,
-            json_schema=note_schema(note_format),
-            attempt=attempt,
-            deadline=deadline,
-        )
-        result.raw_json, spent, timed_out = gen.text, spent + gen.elapsed_ms, gen.timed_out
+        from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+        grammar = json_schema_to_gbnf(json.dumps(note_schema(note_format)))
+        prompt = note_prompt(engine.profile, fitted.text, note_format)
+        requests = [Request(prompt, options.note_max_tokens, attempt, grammar, deadline=deadline)]
     else:
-        sections, timed_out = {}, False
-        for name in SECTIONS[note_format]:
-            gen = engine.generate(
-                section_prompt(engine.profile, transcript, name),
-                max_tokens=options.section_max_tokens,
-                attempt=attempt,
+        names = SECTIONS[note_format]
+        requests = [
+            Request(
+                section_prompt(engine.profile, fitted.text, n, note_format),
+                options.section_max_tokens,
+                attempt,
                 deadline=deadline,
             )
-            sections[name], spent = gen.text, spent + gen.elapsed_ms
-            if gen.timed_out:
-                timed_out = True
-                break
-        result.sections = sections
-    result.generation_ms, result.timed_out = spent, timed_out or time.monotonic() > deadline
+            for n in names
+        ]
+    questions = (
+        risk_model.opinion_requests(engine.profile, fitted.text)
+        if options.risk_opinion and attempt == 0
+        else []
+    )
+    extra = [Request(q.prompt, q.max_tokens, 0, q.grammar, deadline=deadline) for q in questions]
+    gens = engine.generate_many(requests + extra)
+    answers, opinions = gens[: len(requests)], gens[len(requests) :]
+    if options.strategy == "json":
+        result.raw_json = answers[0].text
+    else:
+        result.sections = {n: g.text for n, g in zip(SECTIONS[note_format], answers, strict=True)}
+    result.timed_out = any(g.timed_out for g in gens)
+    if questions and not result.timed_out:
+        replies: dict[RiskCategory, str] = {
+            q.category: g.text for q, g in zip(questions, opinions, strict=True)
+        }
+        result.opinion_flags = risk_model.opinion_flags(prepared.text, replies, prepared.risk_flags)
     return result
 
 
-def finalize(prepared: PreparedTranscript, result: Draft) -> tuple[Note | None, list[str]]:
-    """The note the draft describes, with every scanned risk merged in, and its problems.
+def finalize(prepared: PreparedTranscript, result: Draft) -> tuple[Note | None, list[str], dict | None]:
+    """The note the draft describes, grounded in the transcript, with every scanned risk merged
+    in; its problems; and what the grounding guard removed (counts, no text).
 
-    A note with problems (or a timed-out draft) must not be served; see `fallback`.
+    A note with problems (or a timed-out draft) must not be served; see `settle`.
     """
     if result.timed_out:
-        return None, ["timed_out"]
+        return None, ["timed_out"], None
     if result.raw_json is not None:
         parsed = notes.parse_json_note(result.raw_json, result.note_format)
         if parsed is None:
-            return None, ["unparseable"]
-        sections, summary, model_flags = parsed.sections, parsed.summary, parsed.risk_flags
+            return None, ["unparseable"], None
+        sections, model_flags = parsed.sections, list(parsed.risk_flags)
     else:
-        sections = result.sections or {}
-        summary = notes.compose_summary(sections, result.note_format)
-        model_flags = []
-    flags = notes.merge_risks(model_flags, prepared.risk_flags)
+        sections, model_flags = result.sections or {}, []
+    # The grounding guard: unsupported, repeated and looping sentences out; empty sections filled.
+    sections, report = grounding.ground_sections(sections, prepared, result.note_format)
+    summary = notes.compose_summary(sections, result.note_format)
+    flags = notes.merge_risks([*model_flags, *result.opinion_flags], prepared.risk_flags)
     note = notes.build_note(result.note_format, sections, summary, flags)
-    return note, notes.validate(note, prepared.risk_flags)
+    return note, notes.validate(note, prepared.risk_flags), report.as_metadata()
 
 
 def fallback(prepared: PreparedTranscript, note_format: NoteFormat) -> Note:
@@ -153,26 +198,43 @@ def settle(
 
 
 def draft_note(
-    engine: NoteEngine, transcript: str, note_format: NoteFormat, options: DraftOptions | None = None
+    engine: NoteEngine,
+    transcript: str | PreparedTranscript,
+    note_format: NoteFormat,
+    options: DraftOptions | None = None,
+    *,
+    deadline: float | None = None,
 ) -> tuple[Note, dict]:
-    """The note the service would return for `transcript`, and how it was made.
+    """The note to serve for `transcript`, and how it was made (source, attempts, generation_ms,
+    truncated, chunks, problems, grounding).
 
-    Validation failures are retried once; then the fallback note is used (source `fallback`).
+    One time budget covers all of it: `options.timeout_s` from now, or the caller's `deadline`
+    (time.monotonic()) if that comes first. An invalid draft is retried once if time remains; then
+    the extractive note is used (source `fallback`), so a scanned risk is never lost.
     """
     options = options or DraftOptions()
-    prepared = prepare(transcript)
-    result = draft(engine, prepared, note_format, options)
-    spent = result.generation_ms
-    note, problems = finalize(prepared, result)
+    start = time.monotonic()
+    deadline = min(deadline if deadline is not None else math.inf, start + options.timeout_s)
+    prepared = prepare(transcript) if isinstance(transcript, str) else transcript
+    fitted = fit(engine, prepared, note_format, options, deadline)
+    result = draft(engine, prepared, note_format, options, fitted, deadline=deadline)
+    note, problems, report = finalize(prepared, result)
+    first_s = time.monotonic() - start
     if wants_retry(result, problems):
-        result = draft(engine, prepared, note_format, options, attempt=1)
-        spent += result.generation_ms
-        note, problems = finalize(prepared, result)
+        if deadline - time.monotonic() >= RETRY_TIME_SHARE * first_s:
+            retry = draft(engine, prepared, note_format, options, fitted, attempt=1, deadline=deadline)
+            retry.opinion_flags = result.opinion_flags
+            result = retry
+            note, problems, report = finalize(prepared, result)
+        else:
+            problems = [*problems, "no_time_to_retry"]
     final, source = settle(prepared, note, problems, note_format)
     return final, {
         "source": source.value,
         "attempts": result.attempt + 1,
-        "generation_ms": spent,
+        "generation_ms": int((time.monotonic() - start) * 1000),
         "truncated": result.truncated,
+        "chunks": result.chunks,
         "problems": problems,
+        "grounding": report,
     }

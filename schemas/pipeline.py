@@ -29,3 +29,6 @@ class Draft(BaseModel):
     truncated: bool = False
     timed_out: bool = False
     chunks: int = Field(default=1, description="Transcript parts summarised separately (map-reduce).")
+    opinion_flags: list[RiskFlag] = Field(
+        default_factory=list, description="Risks the model's second opinion found (models.risk_model)."
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from models.engine import EngineConfig, Generation
+from models.engine import EngineConfig, Generation, Request
 from models.profiles import GEMMA3, ModelProfile
 
 GOOD_SECTION = (
@@ -15,12 +15,14 @@ GOOD_SECTION = (
 
 @dataclass
 class FakeEngine:
-    """Answers every prompt with `answer(prompt, attempt)`; counts tokens as words."""
+    """Answers every prompt with `answer(prompt, attempt)`; counts tokens as words. `batches`
+    holds the prompts of each `generate_many` call (what the real engine decodes together)."""
 
     answer: object = None
     n_ctx: int = 4096
     profile: ModelProfile = GEMMA3
     prompts: list[str] = field(default_factory=list)
+    batches: list[list[str]] = field(default_factory=list)
     elapsed_ms: int = 7
     timed_out: bool = False
 
@@ -45,3 +47,10 @@ class FakeEngine:
             elapsed_ms=self.elapsed_ms,
             timed_out=self.timed_out,
         )
+
+    def generate_many(self, requests: list[Request]) -> list[Generation]:
+        self.batches.append([r.prompt for r in requests])
+        return [self.generate(r.prompt, max_tokens=r.max_tokens, attempt=r.attempt) for r in requests]
+
+    def close(self) -> None:
+        pass

@@ -1,10 +1,11 @@
-"""The deployments' own logic, without Ray: the classes behind the Serve decorators, with a fake
-generator handle and a real SQLite database."""
+"""The deployments' own logic, without Ray: the classes behind the Serve decorators, the
+NoteGenerator on a fake engine, and a real SQLite database."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,12 +13,19 @@ from hypothesis import strategies as st
 from starlette.requests import Request
 
 from deployments import auth
+from deployments.generator import NoteGenerator
 from deployments.ingress import _error, _parse
 from deployments.preprocessor import Preprocessor
 from deployments.writer import NoteWriter
-from models.pipeline import DraftOptions, draft, prepare
+from models.pipeline import DraftOptions, prepare
 from schemas.api import NoteEdit, SummarizeRequest
-from schemas.errors import ApiError, ClinicianEditExists, EmptyTranscript, TranscriptTooLarge
+from schemas.errors import (
+    ApiError,
+    ClinicianEditExists,
+    EmptyTranscript,
+    GenerationTimeout,
+    TranscriptTooLarge,
+)
 from schemas.notes import NoteFormat
 from tests.fakes import FakeEngine
 
@@ -27,68 +35,59 @@ TRANSCRIPT = (
 )
 
 
-class FakeMethod:
-    def __init__(self, fn):
-        self.fn, self.calls = fn, 0
-
-    def remote(self, *args, **kwargs):
-        self.calls += 1
-
-        async def call():
-            return self.fn(*args, **kwargs)
-
-        return call()
-
-
-class FakeGenerator:
-    """Stands in for the NoteGenerator handle: drafts with a FakeEngine."""
-
-    def __init__(self, answer):
-        self.engine = FakeEngine(answer=answer)
-        self.draft = FakeMethod(
-            lambda prepared, fmt, attempt=0: draft(self.engine, prepared, fmt, DraftOptions(), attempt)
-        )
+def _generator(answer, options: DraftOptions | None = None):
+    """The NoteGenerator's logic (not its Serve wrapper) on a FakeEngine."""
+    generator = object.__new__(NoteGenerator.func_or_class)
+    generator.engine, generator.options = FakeEngine(answer=answer), options or DraftOptions()
+    generator.info = {"model": "fake", "model_version": "v0"}
+    return generator
 
 
 def _writer(tmp_path, answer):
-    generator = FakeGenerator(answer)
-    writer = NoteWriter.func_or_class(generator, f"sqlite:///{tmp_path / 'notes.db'}")
+    writer = NoteWriter.func_or_class(f"sqlite:///{tmp_path / 'notes.db'}")
     assert auth.clinic_id(writer.engine, "test", create=True) == CLINIC
-    return writer, generator
+    return writer, _generator(answer)
+
+
+def _generate(generator, prepared, note_format=NoteFormat.SOAP, deadline=None):
+    return asyncio.run(generator.generate(prepared, note_format, deadline))
 
 
 def _write(writer, generator, session_id=None, force=False):
-    prepared = prepare(TRANSCRIPT)
-    first = draft(generator.engine, prepared, NoteFormat.SOAP, DraftOptions())
-    return asyncio.run(writer.write(prepared, first, session_id, force, clinic_id=CLINIC))
+    generated = _generate(generator, prepare(TRANSCRIPT), deadline=time.time() + 60)
+    return asyncio.run(writer.write(generated, session_id, force, clinic_id=CLINIC))
 
 
 def test_a_valid_draft_is_kept_without_retry(tmp_path):
     writer, generator = _writer(tmp_path, None)
     result = _write(writer, generator)
-    assert result.metadata.source == "model" and generator.draft.calls == 0
+    assert result.metadata.source == "model" and len(generator.engine.batches) == 1
+    assert result.metadata.model == "fake" and result.metadata.generated_at.endswith("Z")
     assert "suicidal_ideation" in {f.category for f in result.note.risk_flags}
 
 
-def test_an_invalid_draft_is_retried_once_then_falls_back(tmp_path):
-    writer, generator = _writer(tmp_path, lambda prompt, attempt: "")
+def test_an_invalid_draft_is_retried_once_by_the_generator_then_falls_back(tmp_path):
+    writer, generator = _writer(tmp_path, lambda prompt, attempt: "{not json")
+    generator.options = DraftOptions(strategy="json")
     result = _write(writer, generator)
-    assert generator.draft.calls == 1
+    assert len(generator.engine.batches) == 2
     assert result.metadata.source == "fallback"
     assert "{{RED:" in result.note.text
 
 
-def test_a_retry_that_cannot_be_queued_falls_back(tmp_path):
-    from ray.serve.exceptions import BackPressureError
+def test_a_request_whose_time_is_spent_is_refused_before_the_engine(tmp_path):
+    _, generator = _writer(tmp_path, None)
+    with pytest.raises(GenerationTimeout):
+        _generate(generator, prepare(TRANSCRIPT), deadline=time.time() + 0.5)  # inside the margin
+    assert generator.engine.batches == []
 
+
+def test_the_writer_stores_the_generators_note_as_it_is(tmp_path):
     writer, generator = _writer(tmp_path, lambda prompt, attempt: "")
-
-    def full(*args, **kwargs):
-        raise BackPressureError(num_queued_requests=8, max_queued_requests=8)
-
-    generator.draft = FakeMethod(full)
-    result = _write(writer, generator)
-    assert generator.draft.calls == 1 and result.metadata.source == "fallback"
+    session_id = asyncio.run(writer.create_session(CLINIC, TRANSCRIPT, None, None))
+    written = _write(writer, generator, session_id)
+    stored = asyncio.run(writer.get_session(CLINIC, session_id))
+    assert stored.note == written.note and stored.note_metadata == written.metadata
 
 
 def test_notes_are_persisted_and_a_clinician_edit_blocks_regeneration(tmp_path):
@@ -173,20 +172,12 @@ def test_summarize_and_session_generation_give_the_same_note(tmp_path, transcrip
         prepared = Preprocessor.func_or_class(max_transcript_chars=10_000).process(transcript)
     except EmptyTranscript:
         return
-    summarized = asyncio.run(
-        writer.write(prepared, draft(generator.engine, prepared, note_format, DraftOptions()))
-    )
+    summarized = asyncio.run(writer.write(_generate(generator, prepared, note_format)))
     session_id = asyncio.run(writer.create_session(CLINIC, prepared.text, None, None))
     stored = asyncio.run(writer.get_session(CLINIC, session_id))
     again = Preprocessor.func_or_class(max_transcript_chars=10_000).process(stored.transcript)
     generated = asyncio.run(
-        writer.write(
-            again,
-            draft(generator.engine, again, note_format, DraftOptions()),
-            session_id,
-            False,
-            clinic_id=CLINIC,
-        )
+        writer.write(_generate(generator, again, note_format), session_id, False, clinic_id=CLINIC)
     )
     assert generated.note == summarized.note
     assert asyncio.run(writer.get_session(CLINIC, session_id)).note == summarized.note
