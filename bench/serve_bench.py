@@ -1,12 +1,15 @@
-"""End-to-end benchmark of the note service against a direct llama_cpp call and llama-cpp-python's
-own OpenAI-compatible server, on the same GGUF and the same prompts.
+"""Benchmark of the note service, in one run and as ratios: the batched engine against the
+sequential one (the engine before batching, `engine.batching: false`) and against llama-cpp-python's
+own OpenAI-compatible server asked the same per-section work, on therapy-length sessions.
 
-    python bench/serve_bench.py [--model embedded|name:latest|path.gguf] [--runs 8] [--clients 4]
+    python bench/serve_bench.py [--quick] [--model name:latest] [--runs 6]
 
-Prints, side by side in one run: /v1/summarize latency vs the same section calls made directly
-on a `llama_cpp.Llama` (p50, p95 and their ratio), notes per minute under concurrent clients, the
-resident memory of the whole Serve stack, time from start to first answer, and the same notes
-asked of `python -m llama_cpp.server`. Everything listens on 127.0.0.1; all loops are bounded.
+Sessions: the project's own therapy dev set (tests/data/therapy/dev, 1,000-1,350 words each,
+written for this project); the long session is five of them run together (about 6,000 words).
+Prints one JSON object with, per side: time from start to the first note, per-note p50/p95 alone
+and with 4 and 8 clients, notes per minute, the peak PSS of the whole process tree, the long
+session's time (service only), and the graph's overhead (service p50 / `draft_note` called on
+the same engine in this process). Everything listens on 127.0.0.1; all loops are bounded.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -32,23 +36,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from models.engine import EngineConfig, NoteEngine  # noqa: E402
-from models.pipeline import prepare  # noqa: E402
+from models.pipeline import DraftOptions, draft_note, prepare  # noqa: E402
+from models.profiles import get_profile  # noqa: E402
 from models.prompts import section_prompt  # noqa: E402
 from models.resolve import resolve_model  # noqa: E402
 from schemas.notes import SECTIONS, NoteFormat  # noqa: E402
 
-TRANSCRIPT = (
-    "Therapist: Welcome back. How was the week?\n"
-    "Client: Honestly pretty rough. I had two panic attacks at work, one in a meeting on Monday and one "
-    "on the train home on Wednesday. My heart was racing and I thought I was going to pass out.\n"
-    "Therapist: That sounds frightening. What did you do when it happened?\n"
-    "Client: I tried the breathing we practised, the four-seven-eight one, and it helped a little on the "
-    "train. In the meeting I just left the room. I'm sleeping maybe five hours a night.\n"
-    "Therapist: Leaving was a way to cope. Let's look at what you noticed before each attack.\n"
-    "Client: Before the meeting I'd had three coffees and I was worried my boss would criticise my report.\n"
-    "Therapist: For this week, please cut back to one coffee, keep a short panic diary, and practise the "
-    "breathing twice a day. We'll review the diary next Tuesday.\n"
-)
+SESSIONS = [
+    json.loads(p.read_text())["transcript"] for p in sorted((ROOT / "tests/data/therapy/dev").glob("*.json"))
+]
+LONG_SESSION = "\n".join(SESSIONS[:5])
 #: The API key header of a clinic created on the benchmark's database (set in main).
 HEADERS: dict[str, str] = {}
 ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
@@ -76,34 +73,44 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def wait_ready(url: str, proc: subprocess.Popen, limit_s: float = 300) -> float:
-    start = time.monotonic()
-    while time.monotonic() - start < limit_s:
-        if proc.poll() is not None:
-            raise SystemExit(f"the server exited with {proc.returncode}")
-        try:
-            if (
-                httpx.post(url, json={"transcript": TRANSCRIPT}, headers=HEADERS, timeout=120).status_code
-                == 200
-            ):
-                return time.monotonic() - start
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise SystemExit("the server did not answer in time")
+def stats(times: list[float]) -> dict:
+    return {"n": len(times), "p50_s": round(statistics.median(times), 2), "p95_s": round(pct(times, 0.95), 2)}
 
 
-def tree_memory(proc: subprocess.Popen) -> tuple[float, float, int]:
-    """RSS and PSS (MiB) of a process and all its descendants, and how many there are."""
-    procs = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
-    rss = pss = 0
+def tree_pss(pid: int) -> float:
+    """PSS (MiB) of a process and all its descendants."""
+    total = 0
+    try:
+        procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    except psutil.Error:
+        return 0.0
     for p in procs:
         try:
-            info = p.memory_full_info()
-            rss, pss = rss + info.rss, pss + info.pss
+            total += p.memory_full_info().pss
         except psutil.Error:
             continue
-    return rss / 2**20, pss / 2**20, len(procs)
+    return total / 2**20
+
+
+class PeakMemory:
+    """Samples a process tree's PSS every second while in use; `peak` is the highest seen."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak, self._stop = pid, 0.0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(1.0):
+            self.peak = max(self.peak, tree_pss(self.pid))
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, tree_pss(self.pid))
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -114,158 +121,212 @@ def stop(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
+def clients(call, items: list, n_clients: int) -> tuple[list[float], float, list]:
+    """Run `call(item)` from `n_clients` threads; (per-call seconds, wall seconds, results)."""
+
+    def timed(item):
+        t = time.monotonic()
+        result = call(item)
+        return time.monotonic() - t, result
+
+    start = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(n_clients) as pool:
+        done = list(pool.map(timed, items))
+    return [d for d, _ in done], time.monotonic() - start, [r for _, r in done]
+
+
+def load_side(times: list[float], wall: float, ok: int) -> dict:
+    return {**stats(times), "ok": ok, "notes_per_minute": round(ok / wall * 60, 2)}
+
+
+def bench_service(args, config: dict, batching: bool, tmp: Path) -> dict:
+    """The service from serve_config.yaml (engine.batching set), started by `serve run`."""
+    app = config["applications"][0]
+    app["args"]["engine"]["batching"] = batching
+    if not batching:  # the engine before batching took one request at a time
+        next(d for d in app["deployments"] if d["name"] == "NoteGenerator")["max_ongoing_requests"] = 1
+    port = free_port()
+    config["http_options"] = {"host": "127.0.0.1", "port": port}
+    path = tmp / f"serve_config_{batching}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    url = f"http://127.0.0.1:{port}/v1/summarize"
+    start = time.monotonic()
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "serve"), "run", str(path)],
+        cwd=ROOT,
+        env={**os.environ, **ENV, "RAY_TMPDIR": str(tmp / f"ray{int(batching)}")},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def note(transcript: str) -> int:
+        return httpx.post(url, json={"transcript": transcript}, headers=HEADERS, timeout=900).status_code
+
+    out: dict = {}
+    try:
+        with PeakMemory(proc.pid) as memory:
+            while time.monotonic() - start < 600:
+                if proc.poll() is not None:
+                    raise SystemExit(f"serve run exited with {proc.returncode}")
+                try:
+                    if note(SESSIONS[0]) == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.5)
+            out["start_to_first_note_s"] = round(time.monotonic() - start, 1)
+            times, _, codes = clients(note, SESSIONS[: args.runs], 1)
+            out["alone"] = {**stats(times), "ok": codes.count(200)}
+            for n in args.clients:
+                items = (SESSIONS * 4)[: n * args.notes_per_client]
+                times, wall, codes = clients(note, items, n)
+                out[f"clients_{n}"] = load_side(times, wall, codes.count(200))
+            if batching and not args.quick:
+                t = time.monotonic()
+                status = note(LONG_SESSION)
+                out["long_session"] = {"s": round(time.monotonic() - t, 1), "status": status}
+        out["peak_pss_mib"] = round(memory.peak)
+    finally:
+        stop(proc)
+    return out
+
+
+def bench_direct(args, resolved, engine_args: dict, options: DraftOptions) -> dict:
+    """`draft_note` on the service's engine in this process: what the graph adds to."""
+    engine = NoteEngine(
+        EngineConfig(
+            model_path=str(resolved.path),
+            lora_path=str(resolved.lora_path) if resolved.lora_path else None,
+            profile=resolved.profile,
+            **engine_args,
+        )
+    )
+    try:
+        times = []
+        for transcript in SESSIONS[: args.runs]:
+            t = time.monotonic()
+            draft_note(engine, prepare(transcript), NoteFormat.SOAP, options)
+            times.append(time.monotonic() - t)
+        out = {"alone": stats(times)}
+        if not args.quick:
+            t = time.monotonic()
+            _, info = draft_note(engine, prepare(LONG_SESSION), NoteFormat.SOAP, options)
+            out["long_session"] = {"s": round(time.monotonic() - t, 1), "parts": info["chunks"]}
+    finally:
+        engine.close()
+    return out
+
+
+def bench_llama_cpp_server(args, resolved, engine_args: dict, max_tokens: int) -> dict:
+    """`python -m llama_cpp.server` asked for each SOAP section of a note, one after another."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(resolved.path), "--host", "127.0.0.1"]
+    cmd += ["--port", str(port), "--n_ctx", str(engine_args.get("n_ctx", 4096))]
+    cmd += ["--n_threads", str(engine_args.get("n_threads", 2)), "--chat_format", "gemma"]
+    if resolved.lora_path:
+        cmd += ["--lora_path", str(resolved.lora_path)]
+    profile = get_profile(resolved.profile)
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def note(transcript: str) -> int:
+        text = prepare(transcript).text
+        for section in SECTIONS[NoteFormat.SOAP]:
+            response = httpx.post(
+                f"http://127.0.0.1:{port}/v1/completions",
+                json={
+                    "prompt": section_prompt(profile, text, section),
+                    "max_tokens": max_tokens,
+                    "temperature": 0,
+                    "repeat_penalty": engine_args.get("repeat_penalty", 1.1),
+                    "stop": list(profile.stop),
+                },
+                timeout=900,
+            )
+            if response.status_code != 200:
+                return response.status_code
+        return 200
+
+    out: dict = {}
+    try:
+        with PeakMemory(proc.pid) as memory:
+            while time.monotonic() - start < 120:
+                try:
+                    httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=5)
+                    break
+                except httpx.HTTPError:
+                    time.sleep(0.5)
+            times, _, codes = clients(note, SESSIONS[: args.runs], 1)
+            out["alone"] = {**stats(times), "ok": codes.count(200)}
+            for n in args.clients:
+                items = (SESSIONS * 4)[: n * args.notes_per_client]
+                times, wall, codes = clients(note, items, n)
+                out[f"clients_{n}"] = load_side(times, wall, codes.count(200))
+        out["peak_pss_mib"] = round(memory.peak)
+    finally:
+        stop(proc)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=None, help="model ref; default: serve_config.yaml's")
-    parser.add_argument("--runs", type=int, default=8, help="sequential notes per side")
-    parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--concurrent-notes", type=int, default=12, help="notes sent by the clients")
+    parser.add_argument("--runs", type=int, default=6, help="notes run alone per side")
+    parser.add_argument("--clients", type=int, nargs="+", default=[4, 8])
+    parser.add_argument("--notes-per-client", type=int, default=2)
+    parser.add_argument("--quick", action="store_true", help="2 notes alone, 4 clients, no long session")
+    parser.add_argument("--sides", nargs="+", default=["direct", "service", "sequential", "llama_cpp_server"])
     args = parser.parse_args()
+    if args.quick:
+        args.runs, args.clients, args.notes_per_client = 2, [4], 1
 
     config = yaml.safe_load((ROOT / "serve_config.yaml").read_text())
     app_args = config["applications"][0]["args"]
     if args.model:
         app_args["model"] = args.model
     resolved = resolve_model(app_args["model"])
-    engine_args = app_args.get("engine", {})
-    max_tokens = app_args.get("draft", {}).get("section_max_tokens", 160)
-    port = free_port()
-    config["http_options"] = {"host": "127.0.0.1", "port": port}
+    engine_args = dict(app_args.get("engine", {}))
+    options = DraftOptions(**app_args.get("draft", {}))
     tmp = Path(tempfile.mkdtemp(prefix="bench"))
     app_args["database_url"] = f"sqlite:///{tmp / 'bench.db'}"
     HEADERS["Authorization"] = f"Bearer {api_key(app_args['database_url'])}"
-    config_path = tmp / "serve_config.yaml"
-    config_path.write_text(yaml.safe_dump(config))
-    print(
-        f"model {resolved.name}:{resolved.version} (lora: {bool(resolved.lora_path)}), "
-        f"{os.cpu_count()} CPUs, n_threads {engine_args.get('n_threads', 2)}",
-        flush=True,
-    )
-
-    # 1. The service: time to first answer, sequential latency, concurrency, memory.
-    serve_proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "serve"), "run", str(config_path)],
-        cwd=ROOT,
-        env={**os.environ, **ENV, "RAY_TMPDIR": str(tmp)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/v1/summarize"
-    results: dict = {}
-    try:
-        results["start_to_first_answer_s"] = wait_ready(url, serve_proc)
-        # 2. Direct llama_cpp on the same GGUF, the same prompts and decoding settings.
-        engine = NoteEngine(
-            EngineConfig(
-                model_path=str(resolved.path),
-                lora_path=resolved.lora_path and str(resolved.lora_path),
-                profile=resolved.profile,
-                max_tokens=max_tokens,
-                **{k: v for k, v in engine_args.items() if k in ("n_ctx", "n_threads", "repeat_penalty")},
-            )
+    results: dict = {
+        "model": f"{resolved.name}:{resolved.version}",
+        "cpus": os.cpu_count(),
+        "load_average_at_start": os.getloadavg(),
+        "session_words": [len(s.split()) for s in SESSIONS[: args.runs]],
+        "long_session_words": len(LONG_SESSION.split()),
+    }
+    if "direct" in args.sides:
+        results["direct"] = bench_direct(args, resolved, engine_args, options)
+        print(json.dumps(results["direct"]), file=sys.stderr, flush=True)
+    if "service" in args.sides:
+        results["service"] = bench_service(args, yaml.safe_load(yaml.safe_dump(config)), True, tmp)
+        print(json.dumps(results["service"]), file=sys.stderr, flush=True)
+    if "sequential" in args.sides:
+        results["sequential_service"] = bench_service(
+            args, yaml.safe_load(yaml.safe_dump(config)), False, tmp
         )
-        prompts = [
-            section_prompt(engine.profile, prepare(TRANSCRIPT).text, s) for s in SECTIONS[NoteFormat.SOAP]
-        ]
-        direct, served, sources = [], [], []
-        for _ in range(args.runs):  # interleaved, so both sides see the same machine state
-            t = time.monotonic()
-            for prompt in prompts:
-                engine.generate(prompt, max_tokens=max_tokens)
-            direct.append(time.monotonic() - t)
-            t = time.monotonic()
-            response = httpx.post(url, json={"transcript": TRANSCRIPT}, headers=HEADERS, timeout=300)
-            served.append(time.monotonic() - t)
-            sources.append(response.json()["metadata"]["source"])
-        engine.close()
-        results["direct"] = {"p50_s": statistics.median(direct), "p95_s": pct(direct, 0.95)}
-        results["service"] = {
-            "p50_s": statistics.median(served),
-            "p95_s": pct(served, 0.95),
-            "sources": sources,
-        }
-        results["service_over_direct_p50"] = results["service"]["p50_s"] / results["direct"]["p50_s"]
-        results["service_over_direct_p95"] = results["service"]["p95_s"] / results["direct"]["p95_s"]
-
-        t = time.monotonic()
-        with concurrent.futures.ThreadPoolExecutor(args.clients) as pool:
-            codes = list(
-                pool.map(
-                    lambda _: (
-                        httpx.post(
-                            url, json={"transcript": TRANSCRIPT}, headers=HEADERS, timeout=600
-                        ).status_code
-                    ),
-                    range(args.concurrent_notes),
-                )
-            )
-        elapsed = time.monotonic() - t
-        results["concurrent"] = {
-            "clients": args.clients,
-            "notes": codes.count(200),
-            "statuses": sorted(set(codes)),
-            "notes_per_minute": codes.count(200) / elapsed * 60,
-        }
-        rss, pss, count = tree_memory(serve_proc)
-        results["memory"] = {"rss_mib": rss, "pss_mib": pss, "processes": count}
-    finally:
-        stop(serve_proc)
-
-    # 3. The peer: llama-cpp-python's OpenAI-compatible server, the same section prompts.
-    peer_port = free_port()
-    peer_cmd = [
-        sys.executable,
-        "-m",
-        "llama_cpp.server",
-        "--model",
-        str(resolved.path),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(peer_port),
-        "--n_ctx",
-        str(engine_args.get("n_ctx", 4096)),
-        "--n_threads",
-        str(engine_args.get("n_threads", 2)),
-        "--chat_format",
-        "gemma",
-    ]
-    if resolved.lora_path:
-        peer_cmd += ["--lora_path", str(resolved.lora_path)]
-    peer = subprocess.Popen(peer_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        base = f"http://127.0.0.1:{peer_port}/v1/completions"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(f"http://127.0.0.1:{peer_port}/v1/models", timeout=5)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        peer_times = []
-        for _ in range(args.runs):
-            t = time.monotonic()
-            for prompt in prompts:
-                httpx.post(
-                    base,
-                    json={
-                        "prompt": prompt,
-                        "max_tokens": max_tokens,
-                        "temperature": 0,
-                        "repeat_penalty": engine_args.get("repeat_penalty", 1.1),
-                        "stop": list(engine.profile.stop),
-                    },
-                    timeout=300,
-                ).raise_for_status()
-            peer_times.append(time.monotonic() - t)
-        results["llama_cpp_server"] = {"p50_s": statistics.median(peer_times), "p95_s": pct(peer_times, 0.95)}
-        results["service_over_llama_cpp_server_p50"] = (
-            results["service"]["p50_s"] / results["llama_cpp_server"]["p50_s"]
+        print(json.dumps(results["sequential_service"]), file=sys.stderr, flush=True)
+    if "llama_cpp_server" in args.sides:
+        results["llama_cpp_server"] = bench_llama_cpp_server(
+            args, resolved, engine_args, options.section_max_tokens
         )
-        rss, pss, count = tree_memory(peer)
-        results["llama_cpp_server"]["memory"] = {"rss_mib": rss, "pss_mib": pss}
-    finally:
-        stop(peer)
+    ratios = {}
+    if "direct" in results and "service" in results:
+        ratios["graph_overhead_p50"] = (
+            results["service"]["alone"]["p50_s"] / results["direct"]["alone"]["p50_s"]
+        )
+    for other in ("sequential_service", "llama_cpp_server"):
+        if other in results and "service" in results:
+            ratios[f"{other}_over_service_p50_alone"] = (
+                results[other]["alone"]["p50_s"] / results["service"]["alone"]["p50_s"]
+            )
+            n = f"clients_{args.clients[0]}"
+            ratios[f"service_over_{other}_notes_per_minute_{n}"] = (
+                results["service"][n]["notes_per_minute"] / results[other][n]["notes_per_minute"]
+            )
+    results["ratios"] = {k: round(v, 3) for k, v in ratios.items()}
+    results["load_average_at_end"] = os.getloadavg()
     print(json.dumps(results, indent=2))
 
 

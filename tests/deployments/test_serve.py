@@ -131,6 +131,9 @@ def test_health_reports_model_database_and_replicas(service):
     assert body["database"] is True
     assert len(body["model"]["sha256"]) == 64 and body["model"]["model"]
     assert body["replicas"]["NoteGenerator"] == {"RUNNING": 1}
+    # The engine's last real decode (the replica's self-test at least), not a fixed answer.
+    engine = body["model"]["engine"]
+    assert engine["ok"] is True and engine["last_decode_at"] and engine["tokens_per_s"] > 0
 
 
 def test_summarize_returns_a_soap_note_with_every_risk_marked(service):
