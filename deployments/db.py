@@ -40,7 +40,7 @@ from schemas.errors import (
     NoteNotFound,
     SessionNotFound,
 )
-from schemas.notes import Note, NoteMetadata, NoteSource
+from schemas.notes import GroundingCounts, Note, NoteMetadata, NoteSource
 from schemas.tables import ClinicalSession, IdempotencyRecord, ProgressNote, utcnow
 
 logger = logging.getLogger(__name__)
@@ -289,6 +289,7 @@ def save_generated_note(
         row.generated_at = generated_at
         row.generation_ms = metadata.generation_ms
         row.truncated = metadata.truncated
+        row.grounding = metadata.grounding.model_dump() if metadata.grounding else None
         row.edited_at = edited_at
         row.version += 1
         session.add(row)
@@ -317,6 +318,7 @@ def save_clinician_edit(
         _set_content(row, note, now)
         row.source = NoteSource.CLINICIAN.value
         row.edited_at = now
+        row.grounding = None  # the clinician's text is not the model's draft the counts describe
         row.version += 1
         session.add(row)
     logger.info("note edited", extra={"session_id": session_id, "version": row.version})
@@ -373,6 +375,7 @@ def metadata_of(row: ProgressNote) -> NoteMetadata:
         generated_at=format_time(row.generated_at or row.created_at),
         truncated=row.truncated,
         edited_at=format_time(row.edited_at) if row.edited_at else None,
+        grounding=GroundingCounts.model_validate(row.grounding) if row.grounding else None,
     )
 
 

@@ -97,6 +97,7 @@ class NoteGenerator:
             generation_ms=info["generation_ms"],
             generated_at=db.format_time(datetime.now(UTC)),
             truncated=info["truncated"],
+            grounding=info["grounding"] if info["source"] == NoteSource.MODEL.value else None,
         )
         logger.info(
             "note drafted",

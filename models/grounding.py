@@ -82,7 +82,7 @@ _MEDICATIONS = frozenset(
     metoprolol losartan levothyroxine synthroid omeprazole prilosec prednisone albuterol
     amoxicillin azithromycin ciprofloxacin doxycycline warfarin coumadin eliquis apixaban
     sumatriptan imitrex benadryl diphenhydramine ozempic semaglutide wegovy
-    """.split()
+    """.split()  # noqa: SIM905
 )
 _MEDICATION_SUFFIX_RE = re.compile(
     r"\b\w{3,}(?:pril|olol|statin|azepam|zolam|oxetine|triptyline|sartan|prazole|mycin|cillin|"
@@ -99,8 +99,9 @@ _DEMOGRAPHIC_RE = re.compile(
 #: Medical-record register that has no place in a psychotherapy note, supported or not: the
 #: demographic opening ("a 40-year-old male"), physical examination and medical-record headings.
 REGISTER_RE = re.compile(
-    r"\b(?:is|was|as) an? (?:\w+[\s-]+)*?(?:year|yr)s?[\s-]+old\b|\b(?:year|yr)s?[\s-]+old (?:male|female|man|"
-    r"woman|client|patient)\b|\b(?:male|female|gentleman|lady)\b|\bthe patient\b"
+    r"\b(?:is|was|as) an? (?:\w+[\s-]+)*?(?:year|yr)s?[\s-]+old\b"
+    r"|\b(?:year|yr)s?[\s-]+old (?:male|female|man|woman|client|patient)\b"
+    r"|\b(?:male|female|gentleman|lady)\b|\bthe patient\b"
     r"|\b(?:physical|neurologic(?:al)?|pelvic|rectal|abdominal|cardiac|pulmonary) exam(?:ination)?\b"
     r"|\b(?:vital signs|heent|auscultation|palpation|lungs? (?:are )?clear|abdomen (?:is )?soft"
     r"|extremities|range of motion|history of present illness|chief complaint"
@@ -122,13 +123,14 @@ _STOPWORDS = frozenset(
     """a an the of to for and or in on at with about any by from as is was were be been being it its
     this that these those his her their he she they them client clients patient reports reported
     denies denied denying history current currently active thoughts thought feelings feeling
-    problems issues use using today session""".split()
+    problems issues use using today session""".split()  # noqa: SIM905
 )
 #: Capitalised words that are not names: roles, therapy and instrument acronyms, pronoun I.
 _NOT_NAMES = frozenset(
     """I I'm I've I'd I'll Client Therapist Counselor Counsellor Clinician Subjective Objective
     Assessment Plan Data Behavior Behaviour Intervention Response Summary The A An SOAP DAP BIRP CBT
-    DBT ACT MI EMDR Socratic Rogerian Beck's Beck Christmas Easter Thanksgiving PHQ PHQ-9 GAD GAD-7 AUDIT SUDS C-SSRS AA NA SMART OK Okay TV Dr Mr Mrs Ms Mx""".split()
+    DBT ACT MI EMDR Socratic Rogerian Beck's Beck Christmas Easter Thanksgiving PHQ PHQ-9 GAD GAD-7
+    AUDIT SUDS C-SSRS AA NA SMART OK Okay TV Dr Mr Mrs Ms Mx""".split()  # noqa: SIM905
 )
 _CAPITALISED_RE = re.compile(r"(?<![.!?:;\"“‘(]\s)(?<!^)\b[A-Z][a-zA-Z'’-]+\b")
 _WORD_RE = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")

@@ -118,5 +118,5 @@ def risk_prompt(profile: ModelProfile, transcript: str, question: str) -> str:
     with the note's section prompts). The questions live in `models.risk_model`."""
     return profile.render(
         f"{transcript_block(transcript)}Question about what the client said (not the therapist): "
-        f'{question} Answer no, or answer yes: followed by the client\'s exact words in quotes.'
+        f"{question} Answer no, or answer yes: followed by the client's exact words in quotes."
     )

@@ -89,6 +89,21 @@ class Note(BaseModel):
     text: str = Field(default="", description="The rendered note; risks wrapped in {{RED:...}}.")
 
 
+class GroundingCounts(BaseModel):
+    """What the grounding guard removed from the model's draft: counts by reason, never text."""
+
+    sentences_in: int = 0
+    sentences_kept: int = 0
+    removed: dict[str, int] = Field(
+        default_factory=dict,
+        description="Sentences removed per reason: register, age, number, date, medication, name, "
+        "demographic, denial, duplicate, loop.",
+    )
+    extracted_sections: list[str] = Field(
+        default_factory=list, description="Sections left empty by the guard and filled extractively."
+    )
+
+
 class NoteMetadata(BaseModel):
     model: str
     model_version: str
@@ -97,3 +112,6 @@ class NoteMetadata(BaseModel):
     generated_at: str = Field(description="ISO 8601 UTC time the note was generated.")
     truncated: bool = False
     edited_at: str | None = None
+    grounding: GroundingCounts | None = Field(
+        default=None, description="The grounding guard's counts for a model-written note; else null."
+    )

@@ -9,7 +9,7 @@ these tables.
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Dialect, LargeBinary, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -107,6 +107,9 @@ class ProgressNote(SQLModel, table=True):
     truncated: bool = False
     edited_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     version: int = Field(default=1, description="1 on insert, +1 on every write; the ETag uses it.")
+    grounding: dict[str, Any] | None = Field(
+        default=None, sa_type=JSON, description="The grounding guard's counts (never text)."
+    )
 
 
 class AuditEvent(SQLModel, table=True):

@@ -37,8 +37,9 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from models.prompts import section_prompt
 from schemas.notes import NoteFormat
-from training_jobs.data import COLUMN_PRESETS, DatasetError, Pair, load_pairs
+from training_jobs.data import COLUMN_PRESETS, DatasetError, Pair, load_pairs, prompt_section
 from training_jobs.metrics import bleu, mean_scores, rouge_scores, sentence_bleu, unsupported_share
 
 
@@ -64,10 +65,12 @@ class Progress:
 
 
 def score_sections(engine, pairs: Sequence[Pair]) -> tuple[list[dict], list[str]]:
-    """Per-row scores of `engine.generate_section` on each pair, and the generated texts."""
+    """Per-row scores of the section the service would write for each pair (a dataset header is
+    asked for as the SOAP section closest in meaning), and the generated texts."""
     rows, preds, progress = [], [], Progress(len(pairs))
     for p in pairs:
-        pred = engine.generate_section(p.transcript, p.section)
+        section, note_format = prompt_section(p)
+        pred = engine.generate(section_prompt(engine.profile, p.transcript, section, note_format)).text
         preds.append(pred)
         scores = {
             **rouge_scores(pred, p.target),

@@ -270,8 +270,8 @@ def load_config(path: str | None = None, overrides: dict[str, Any] | None = None
         if in_ray_working_dir(value):
             raise ConfigError(
                 f"{name} {value} is inside Ray's temporary copy of the working directory, which Ray "
-                f"deletes: set {env} (e.g. --runtime-env-json '{{\"env_vars\": {{\"{env}\": \"/shared/...\"}}}}') "
-                f"or an absolute {name} on shared storage"
+                f"deletes: set {env} (in the job's runtime_env env_vars) or an absolute {name} on "
+                "shared storage"
             )
     config.base_path = expand_path(config.base_path) if config.base_path else None
     for entry in config.data:

@@ -94,7 +94,9 @@ def _load_data(config: SFTConfig, tokenizer: Any, profile: ModelProfile) -> tupl
     pairs: list[Pair] = []
     files = []
     for entry in config.data:
-        mapped = load_entry(entry["path"], entry["preset"], per_group=int(entry.get("per_group", 0)), seed=config.seed)
+        mapped = load_entry(
+            entry["path"], entry["preset"], per_group=int(entry.get("per_group", 0)), seed=config.seed
+        )
         if mapped is None:
             loaded = load_pairs(
                 entry["path"], entry["preset"], config.max_seq_len, count, profile=profile, on_error="drop"
@@ -103,7 +105,11 @@ def _load_data(config: SFTConfig, tokenizer: Any, profile: ModelProfile) -> tupl
         else:
             therapy, report = mapped
             candidates = as_pairs(therapy, Pair)
-            loaded = [p for p in candidates if count("".join(to_examples([p], profile)[0].values())) <= config.max_seq_len]
+            loaded = [
+                p
+                for p in candidates
+                if count("".join(to_examples([p], profile)[0].values())) <= config.max_seq_len
+            ]
             cleaning = report.as_dict()
         repeat = int(entry.get("repeat", 1))
         pairs += list(loaded) * repeat

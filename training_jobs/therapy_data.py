@@ -180,7 +180,9 @@ def session_pairs(
             for d in definitions(note_format):
                 target = clean_target(normalize(note[d.key]), transcript, report)
                 if target:
-                    chosen.append(TherapyPair(transcript, note_format, d.key, target, f"session:{session['id']}"))
+                    chosen.append(
+                        TherapyPair(transcript, note_format, d.key, target, f"session:{session['id']}")
+                    )
         if per_session:
             soap = [p for p in chosen if p.note_format is NoteFormat.SOAP]
             rest = [p for p in chosen if p.note_format is not NoteFormat.SOAP]

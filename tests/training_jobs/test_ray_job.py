@@ -99,7 +99,11 @@ def test_submitted_job_publishes_to_the_shared_store(ray_head, tmp_path: Path, t
         },
     )
     deadline = time.monotonic() + 900
-    while (status := ray_head.get_job_status(job)) not in {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.STOPPED}:
+    while (status := ray_head.get_job_status(job)) not in {
+        JobStatus.SUCCEEDED,
+        JobStatus.FAILED,
+        JobStatus.STOPPED,
+    }:
         assert time.monotonic() < deadline, "the job did not finish in 15 minutes"
         time.sleep(2)
     logs = ray_head.get_job_logs(job)
