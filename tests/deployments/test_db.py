@@ -27,7 +27,7 @@ from schemas.errors import (
     NoteNotFound,
     SessionNotFound,
 )
-from schemas.notes import Note, NoteFormat, NoteMetadata, NoteSource, RiskCategory, RiskFlag
+from schemas.notes import GroundingCounts, Note, NoteFormat, NoteMetadata, NoteSource, RiskCategory, RiskFlag
 
 NOTE = Note(
     format=NoteFormat.DAP,
@@ -39,7 +39,7 @@ NOTE = Note(
 #: The clinic the `engine` fixture creates (tests/deployments/conftest.py); the first clinic of a
 #: database migrated from before clinics existed ("local") gets the same id.
 CLINIC = 1
-HEAD = "0005_clinics_audit_encryption"
+HEAD = "0006_note_grounding"
 EDIT = NOTE.model_copy(update={"summary": "Edited by the clinician.", "text": "Edited."})
 HYPOTHESIS = settings(
     max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -54,6 +54,7 @@ def metadata(source: NoteSource = NoteSource.MODEL) -> NoteMetadata:
         generation_ms=1234,
         generated_at="2024-05-01T10:00:00.250Z",
         truncated=True,
+        grounding=GroundingCounts(sentences_in=9, sentences_kept=7, removed={"number": 1, "duplicate": 1}),
     )
 
 
@@ -147,6 +148,7 @@ def test_migrate_creates_the_tables_of_the_models(bare_engine: Engine) -> None:
         "truncated",
         "edited_at",
         "version",
+        "grounding",
     }
     with bare_engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
@@ -298,6 +300,14 @@ metadatas = st.builds(
     generation_ms=st.integers(0, 2**31 - 1),
     generated_at=st.just(""),  # set from `times` by the test
     truncated=st.booleans(),
+    grounding=st.none()
+    | st.builds(
+        GroundingCounts,
+        sentences_in=st.integers(0, 99),
+        sentences_kept=st.integers(0, 99),
+        removed=st.dictionaries(st.sampled_from(["number", "name", "loop"]), st.integers(1, 9)),
+        extracted_sections=st.lists(st.sampled_from(["plan", "objective"]), unique=True),
+    ),
 )
 
 
@@ -328,8 +338,9 @@ def test_clinician_edit_keeps_the_generation_metadata(engine: Engine) -> None:
     assert db.note_of(edited) == EDIT
     before, after = db.metadata_of(generated), db.metadata_of(edited)
     assert after.source == NoteSource.CLINICIAN and after.edited_at is not None
-    assert after.model_dump(exclude={"source", "edited_at"}) == before.model_dump(
-        exclude={"source", "edited_at"}
+    assert before.grounding is not None and after.grounding is None  # counts describe the model's draft
+    assert after.model_dump(exclude={"source", "edited_at", "grounding"}) == before.model_dump(
+        exclude={"source", "edited_at", "grounding"}
     )
 
 
