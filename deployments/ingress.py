@@ -7,7 +7,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Any, TypeVar
 
 from fastapi import FastAPI, Path, Query, Request
@@ -73,15 +73,27 @@ def _error(exc: ApiError, request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status, headers={**exc.headers, "X-Request-ID": request_id})
 
 
+def _servable() -> Any:
+    """This replica's Ingress instance (Serve hands the same one to the routes)."""
+    return serve.get_replica_context().servable_object
+
+
 def _route_path(request: Request) -> str:
     """The path inside this application (without Serve's route prefix)."""
     path, root = request.scope["path"], request.scope.get("root_path", "")
     return path[len(root) :] if root and path.startswith(root) else path
 
 
+def _routes(router: Any) -> Iterator[Any]:
+    """Every route of `router`; FastAPI >= 0.137 nests included routers (Serve's class routes)."""
+    for route in router.routes:
+        inner = getattr(route, "original_router", None)
+        yield from _routes(inner) if inner is not None else [route]
+
+
 def _action(request: Request) -> tuple[str, int | None]:
     """The audit action of the route the request matches, and the session id in its path."""
-    for route in request.app.router.routes:
+    for route in _routes(app.router):
         match, child = route.matches(request.scope)
         if match == Match.FULL:
             raw = str(child.get("path_params", {}).get("session_id", ""))
@@ -101,7 +113,7 @@ async def guard(request: Request, call_next):
     supplied = request.headers.get("X-Request-ID", "")
     request_id = request.state.request_id = supplied if REQUEST_ID.fullmatch(supplied) else uuid.uuid4().hex
     start = time.monotonic()
-    engine = request.app.state.engine
+    engine = _servable().engine
     action, session_id = _action(request)
     principal: auth.Principal | None = None
     try:
@@ -258,7 +270,6 @@ class Ingress:
         # Keys, the audit and idempotency records; the NoteWriter owns sessions and notes.
         self.engine = db.make_engine(database_url)
         db.migrate(self.engine)
-        app.state.engine = self.engine
 
     async def _once(self, request: Request, run: Callable[[], Awaitable[Response]]) -> Response:
         """Run a POST once per Idempotency-Key: a replay gets the first answer (see idempotency.py)."""
