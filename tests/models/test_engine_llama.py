@@ -1,0 +1,84 @@
+"""The engine on the real GGUF (embedded Gemma 3 270M and the published adapter): a group decoded
+twice gives the same text, batched greedy decoding starts as decoding each prompt alone does, and
+a JSON-schema grammar holds."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from models.engine import EngineConfig, NoteEngine, Request
+from models.prompts import section_prompt
+from models.resolve import resolve_model
+from schemas.notes import SECTIONS, NoteFormat
+
+TRANSCRIPT = (
+    "Therapist: Welcome back. How was the week?\n"
+    "Client: Honestly pretty rough. I had two panic attacks at work, one in a meeting on Monday.\n"
+    "Therapist: That sounds frightening. What did you do when it happened?\n"
+    "Client: I tried the breathing we practised and it helped a little. I'm sleeping maybe five hours.\n"
+    "Therapist: For this week, please keep a short panic diary and practise the breathing twice a day.\n"
+)
+TOKENS = 24
+
+
+@pytest.fixture(scope="module")
+def model():
+    return resolve_model("gemma3-270m-notes:latest")
+
+
+def _engine(model, **config) -> NoteEngine:
+    return NoteEngine(
+        EngineConfig(
+            model_path=str(model.path),
+            lora_path=str(model.lora_path) if model.lora_path else None,
+            profile=model.profile,
+            max_tokens=TOKENS,
+            **config,
+        )
+    )
+
+
+@pytest.fixture(scope="module")
+def prompts(model):
+    from models.profiles import get_profile
+
+    profile = get_profile(model.profile)
+    return [section_prompt(profile, TRANSCRIPT, s) for s in SECTIONS[NoteFormat.SOAP]]
+
+
+@pytest.fixture(scope="module")
+def sequential(model, prompts):
+    engine = _engine(model, batching=False)
+    try:
+        return [g.text for g in engine.generate_many([Request(p) for p in prompts])]
+    finally:
+        engine.close()
+
+
+def test_batched_greedy_decoding_equals_each_prompt_alone(model, prompts, sequential):
+    engine = _engine(model)
+    try:
+        first = engine.generate_many([Request(p) for p in prompts])
+        again = engine.generate_many([Request(p) for p in prompts])
+        assert engine.health()["ok"] is True
+    finally:
+        engine.close()
+    assert [g.text for g in first] == [g.text for g in again]  # a note run alone is reproducible
+    assert all(g.completion_tokens > 0 for g in first)
+    # Batched and one-at-a-time decoding sum in other orders, so a greedy token can differ after a
+    # while (measured: 3 of these 4 sections identical over 24 tokens, the 4th from its 14th
+    # token). A wrongly shared prefix would differ from the first token.
+    for batched, alone in zip([g.text for g in first], sequential, strict=True):
+        assert batched[:40] == alone[:40]
+
+
+def test_a_json_schema_grammar_holds(model, prompts):
+    engine = _engine(model)
+    schema = {"type": "object", "properties": {"mood": {"enum": ["low", "ok"]}}, "required": ["mood"]}
+    try:
+        gen = engine.generate(prompts[0], max_tokens=16, json_schema=schema)
+    finally:
+        engine.close()
+    assert json.loads(gen.text)["mood"] in ("low", "ok")
