@@ -103,8 +103,9 @@ class NoteWriter:
         else:
             try:
                 flags = [RiskFlag.model_validate({"source": "clinician"} | f) for f in edit.risk_flags]
-            except ValueError as e:
-                raise InvalidNote() from e
+            except ValueError:
+                # `from None`: pydantic's error holds the clinician's text, and Ray logs the chain.
+                raise InvalidNote() from None
         note: Note = build_note(NoteFormat(edit.format), sections, edit.summary.strip(), flags)
         row = await asyncio.to_thread(
             db.save_clinician_edit, self.engine, clinic_id, session_id, note, if_match
