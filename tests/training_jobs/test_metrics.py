@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from models.engine import Generation
+from models.profiles import GEMMA3
 from schemas.notes import Note, NoteFormat, RiskCategory, RiskFlag
 from training_jobs import evaluate
 from training_jobs.metrics import (
@@ -218,14 +220,17 @@ def test_mean_scores_over_rows_that_have_each_key():
 
 
 class FakeEngine:
-    """Answers every section with the same text: a number the transcript lacks."""
+    """Answers every section prompt with the same text: a number the transcript lacks. `calls`
+    holds the section title each prompt asked for."""
+
+    profile = GEMMA3
 
     def __init__(self):
         self.calls = []
 
-    def generate_section(self, transcript: str, section: str) -> str:
-        self.calls.append(section)
-        return "Patient reports a headache for 3 days."
+    def generate(self, prompt: str, **_kw) -> Generation:
+        self.calls.append(prompt.split("Write the ", 1)[1].split(" section", 1)[0])
+        return Generation("Patient reports a headache for 3 days.", 8, 20, 1)
 
 
 def write_mts(path, rows):
@@ -261,7 +266,7 @@ def test_evaluate_writes_reports(tmp_path, mts_csv, capsys):
     out = tmp_path / "eval" / "base.json"
     engine = FakeEngine()
     assert evaluate.main(cli(mts_csv, out, "--limit", "2"), engine=engine) == 0
-    assert engine.calls == ["GENHX", "CC"]
+    assert engine.calls == ["Subjective", "Subjective"]  # GENHX and CC: the client's report
     report = json.loads(out.read_text())
     assert {"model", "data_sha256", "n", "metrics", "rows", "elapsed_s"} <= set(report)
     assert report["n"] == 2 and len(report["data_sha256"]) == 64
