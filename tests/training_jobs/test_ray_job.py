@@ -89,17 +89,23 @@ def test_submitted_job_publishes_to_the_shared_store(ray_head, tmp_path: Path, t
         f"--backend ray --set base_path={tiny_phi3} --set publish_name=tiny-notes "
         "--set publish_form=merged --set eval_data=training_jobs/configs/tiny-fixture.csv --set eval_limit=2"
     )
-    job = ray_head.submit_job(
-        entrypoint=entrypoint,
-        runtime_env={
-            "working_dir": str(ROOT),
-            "env_vars": {
-                "NOTES_STORAGE_DIR": str(shared),
-                "NOTES_ARTIFACT_STORE": str(shared / "published"),
-                "HF_HUB_OFFLINE": "1",
-            },
+    runtime_env = {
+        "working_dir": str(ROOT),
+        "env_vars": {
+            "NOTES_STORAGE_DIR": str(shared),
+            "NOTES_ARTIFACT_STORE": str(shared / "published"),
+            "HF_HUB_OFFLINE": "1",
         },
-    )
+    }
+    started = time.monotonic()
+    while True:  # the dashboard answers before the node's job agent has registered
+        try:
+            job = ray_head.submit_job(entrypoint=entrypoint, runtime_env=runtime_env)
+            break
+        except RuntimeError as e:
+            if "No available agent" not in str(e) or time.monotonic() - started > 180:
+                raise
+            time.sleep(3)
     deadline = time.monotonic() + 900
     while (status := ray_head.get_job_status(job)) not in {
         JobStatus.SUCCEEDED,
