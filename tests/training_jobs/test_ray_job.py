@@ -50,6 +50,13 @@ def ray_head():
         "--node-ip-address=127.0.0.1",
         "--dashboard-host=127.0.0.1",
         f"--dashboard-port={dashboard}",
+        # Free ports for the node's agents too: another Ray instance on this machine (the test
+        # session's own) holds the default agent port, and the job agent would never register.
+        f"--dashboard-agent-listen-port={_free_port()}",
+        f"--dashboard-agent-grpc-port={_free_port()}",
+        f"--metrics-export-port={_free_port()}",
+        f"--runtime-env-agent-port={_free_port()}",
+        f"--ray-client-server-port={_free_port()}",
         "--num-cpus=2",
         f"--temp-dir={temp_dir}",
         "--disable-usage-stats",
