@@ -40,7 +40,7 @@ from pathlib import Path
 from models.prompts import section_prompt
 from schemas.notes import NoteFormat
 from training_jobs.data import COLUMN_PRESETS, DatasetError, Pair, load_pairs, prompt_section
-from training_jobs.metrics import bleu, mean_scores, rouge_scores, sentence_bleu, unsupported_share
+from training_jobs.metrics import bleu, mean_scores, plot_runs, rouge_scores, sentence_bleu, unsupported_share
 
 
 class Progress:
@@ -101,9 +101,6 @@ def _label(report: dict) -> str:
 
 def write_markdown(report: dict, out: Path, compare: dict | None = None) -> tuple[Path, Path]:
     """Write `out`.md (a table of the metrics, side by side with `compare`) and `out`.png."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     md_path, png_path = out.with_suffix(".md"), out.with_suffix(".png")
     runs = [report] + ([compare] if compare else [])
     keys = list(dict.fromkeys(k for run in runs for k in run["metrics"]))
@@ -131,19 +128,7 @@ def write_markdown(report: dict, out: Path, compare: dict | None = None) -> tupl
     md_path.write_text("\n".join(lines), encoding="utf-8")
 
     plotted = [k for k in keys if "/" not in k]
-    fig = Figure(figsize=(max(6.0, 0.9 * len(plotted)), 4.0))
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    width = 0.8 / len(runs)
-    for i, run in enumerate(runs):
-        xs = [j + (i - (len(runs) - 1) / 2) * width for j in range(len(plotted))]
-        ax.bar(xs, [run["metrics"].get(k, 0.0) for k in plotted], width, label=_label(run))
-    ax.set_xticks(range(len(plotted)), plotted, rotation=30, ha="right")
-    ax.set_ylim(0, 1)
-    ax.set_ylabel("score")
-    ax.legend(fontsize="small")
-    fig.tight_layout()
-    fig.savefig(png_path, dpi=100)
+    plot_runs(png_path, runs, plotted, _label, inches_per_key=0.9, height=4.0, rotation=30)
     return md_path, png_path
 
 

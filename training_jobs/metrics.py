@@ -7,8 +7,9 @@ average any mix of them.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
+from pathlib import Path
 
 from schemas.notes import SECTIONS, SUMMARY_MAX_WORDS, SUMMARY_MIN_WORDS, Note
 
@@ -373,3 +374,34 @@ def mean_scores(rows: Iterable[Mapping[str, object]]) -> dict[str, float]:
                 sums[key] = sums.get(key, 0.0) + float(value)
                 counts[key] = counts.get(key, 0) + 1
     return {key: sums[key] / counts[key] for key in sums}
+
+
+def plot_runs(
+    png_path: Path,
+    runs: Sequence[Mapping],
+    keys: Sequence[str],
+    label: Callable[[Mapping], str],
+    *,
+    inches_per_key: float,
+    height: float,
+    rotation: int,
+    tick_fontsize: str | None = None,
+) -> Path:
+    """A bar chart at `png_path`: one group of bars per metric in `keys`, one bar per run."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(max(6.0, inches_per_key * len(keys)), height))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    width = 0.8 / len(runs)
+    for i, run in enumerate(runs):
+        xs = [j + (i - (len(runs) - 1) / 2) * width for j in range(len(keys))]
+        ax.bar(xs, [run["metrics"].get(k, 0.0) for k in keys], width, label=label(run))
+    ax.set_xticks(range(len(keys)), keys, rotation=rotation, ha="right", fontsize=tick_fontsize)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("score")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(png_path, dpi=100)
+    return png_path

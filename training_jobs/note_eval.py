@@ -23,7 +23,7 @@ from models.interventions import interventions_sentence
 from models.text import MARKER_RE, normalize
 from schemas.notes import SECTIONS, Note, NoteFormat
 from training_jobs.data import DatasetError, Pair, Problem
-from training_jobs.metrics import note_checks, rouge_scores, sentence_bleu
+from training_jobs.metrics import note_checks, plot_runs, rouge_scores, sentence_bleu
 
 ROUGE_REPORTED = ("rouge1", "rouge2", "rougeL")
 #: MTS-Dialog section headers -> the SOAP section closest in meaning (the rest: subjective).
@@ -198,9 +198,6 @@ LOWER_IS_BETTER = (
 
 def write_side_by_side(reports: Sequence[Mapping], out: Path) -> tuple[Path, Path]:
     """`out`.md: one table with a column per run (metrics, then per-section ROUGE), and `out`.png."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     md_path, png_path = out.with_suffix(".md"), out.with_suffix(".png")
     keys = list(dict.fromkeys(k for r in reports for k in r["metrics"]))
     keys = [k for k in keys if "/" not in k] + sorted(k for k in keys if "/" in k and k.startswith("rouge"))
@@ -224,17 +221,7 @@ def write_side_by_side(reports: Sequence[Mapping], out: Path) -> tuple[Path, Pat
     md_path.write_text("\n".join(lines), encoding="utf-8")
 
     plotted = [k for k in keys if "/" not in k and not k.startswith("risk_")]
-    fig = Figure(figsize=(max(6.0, 0.55 * len(plotted)), 4.5))
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    width = 0.8 / len(reports)
-    for i, report in enumerate(reports):
-        xs = [j + (i - (len(reports) - 1) / 2) * width for j in range(len(plotted))]
-        ax.bar(xs, [report["metrics"].get(k, 0.0) for k in plotted], width, label=label(report))
-    ax.set_xticks(range(len(plotted)), plotted, rotation=45, ha="right", fontsize="small")
-    ax.set_ylim(0, 1)
-    ax.set_ylabel("score")
-    ax.legend(fontsize="small")
-    fig.tight_layout()
-    fig.savefig(png_path, dpi=100)
+    plot_runs(
+        png_path, reports, plotted, label, inches_per_key=0.55, height=4.5, rotation=45, tick_fontsize="small"
+    )
     return md_path, png_path
