@@ -21,7 +21,7 @@ import random
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from models.grounding import note_sentences, unsupported
@@ -205,11 +205,6 @@ def as_pairs(therapy: Iterable[TherapyPair], pair_type: type) -> list:
         )
         for n, p in enumerate(therapy, start=1)
     ]
-
-
-def with_format(pair, note_format: NoteFormat, section: str):
-    """A copy of a dataclass pair with another note format and section."""
-    return replace(pair, note_format=note_format.value, section=section)
 
 
 def load_entry(
