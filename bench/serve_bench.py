@@ -139,22 +139,28 @@ def load_side(times: list[float], wall: float, ok: int) -> dict:
     return {**stats(times), "ok": ok, "notes_per_minute": round(ok / wall * 60, 2)}
 
 
-def bench_service(args, config: dict, batching: bool, tmp: Path) -> dict:
-    """The service from serve_config.yaml (engine.batching set), started by `serve run`."""
+def bench_service(args, config: dict, batching: bool, tmp: Path, launcher: str = "launch") -> dict:
+    """The service from serve_config.yaml (engine.batching set), started as `make run` starts it
+    (`python -m deployments.launch`, no dashboard) or, with launcher "serve_run", by `serve run`."""
     app = config["applications"][0]
     app["args"]["engine"]["batching"] = batching
     if not batching:  # the engine before batching took one request at a time
         next(d for d in app["deployments"] if d["name"] == "NoteGenerator")["max_ongoing_requests"] = 1
     port = free_port()
     config["http_options"] = {"host": "127.0.0.1", "port": port}
-    path = tmp / f"serve_config_{batching}.yaml"
+    path = tmp / f"serve_config_{batching}_{launcher}.yaml"
     path.write_text(yaml.safe_dump(config))
     url = f"http://127.0.0.1:{port}/v1/summarize"
+    python = args.service_python or sys.executable
+    if launcher == "serve_run":
+        cmd = [str(Path(python).parent / "serve"), "run", str(path)]
+    else:
+        cmd = [python, "-m", "deployments.launch", str(path)]
     start = time.monotonic()
     proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "serve"), "run", str(path)],
+        cmd,
         cwd=ROOT,
-        env={**os.environ, **ENV, "RAY_TMPDIR": str(tmp / f"ray{int(batching)}")},
+        env={**os.environ, **ENV, "RAY_TMPDIR": str(tmp / f"ray{int(batching)}{launcher}")},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -167,7 +173,7 @@ def bench_service(args, config: dict, batching: bool, tmp: Path) -> dict:
         with PeakMemory(proc.pid) as memory:
             while time.monotonic() - start < 600:
                 if proc.poll() is not None:
-                    raise SystemExit(f"serve run exited with {proc.returncode}")
+                    raise SystemExit(f"{cmd[-2]} exited with {proc.returncode}")
                 try:
                     if note(SESSIONS[0]) == 200:
                         break
@@ -273,8 +279,19 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=6, help="notes run alone per side")
     parser.add_argument("--clients", type=int, nargs="+", default=[4, 8])
     parser.add_argument("--notes-per-client", type=int, default=2)
+    parser.add_argument(
+        "--service-python",
+        default=None,
+        help="the Python of the venv the service runs in (default: this one); `make run` uses the "
+        "service-only venv (no torch, datasets or pandas, which every Ray Serve process would import)",
+    )
     parser.add_argument("--quick", action="store_true", help="2 notes alone, 4 clients, no long session")
-    parser.add_argument("--sides", nargs="+", default=["direct", "service", "sequential", "llama_cpp_server"])
+    parser.add_argument(
+        "--sides",
+        nargs="+",
+        default=["direct", "service", "serve_run", "sequential", "llama_cpp_server"],
+        help="service: started as `make run` does; serve_run: the same by `serve run` (start and memory)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.runs, args.clients, args.notes_per_client = 2, [4], 1
@@ -302,6 +319,12 @@ def main() -> None:
     if "service" in args.sides:
         results["service"] = bench_service(args, yaml.safe_load(yaml.safe_dump(config)), True, tmp)
         print(json.dumps(results["service"]), file=sys.stderr, flush=True)
+    if "serve_run" in args.sides:  # the same service started by `serve run` (with its dashboard)
+        brief = argparse.Namespace(**{**vars(args), "runs": 2, "clients": [], "quick": True})
+        results["service_serve_run"] = bench_service(
+            brief, yaml.safe_load(yaml.safe_dump(config)), True, tmp, "serve_run"
+        )
+        print(json.dumps(results["service_serve_run"]), file=sys.stderr, flush=True)
     if "sequential" in args.sides:
         results["sequential_service"] = bench_service(
             args, yaml.safe_load(yaml.safe_dump(config)), False, tmp
@@ -324,6 +347,11 @@ def main() -> None:
             n = f"clients_{args.clients[0]}"
             ratios[f"service_over_{other}_notes_per_minute_{n}"] = (
                 results["service"][n]["notes_per_minute"] / results[other][n]["notes_per_minute"]
+            )
+    if "service_serve_run" in results and "service" in results:
+        for key in ("peak_pss_mib", "start_to_first_note_s"):
+            ratios[f"service_over_serve_run_{key}"] = (
+                results["service"][key] / results["service_serve_run"][key]
             )
     results["ratios"] = {k: round(v, 3) for k, v in ratios.items()}
     results["load_average_at_end"] = os.getloadavg()

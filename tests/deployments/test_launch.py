@@ -1,0 +1,70 @@
+"""`make run`'s launcher (deployments.launch): serve_config.yaml deployed on a Ray of its own,
+without the dashboard, answering over HTTP on loopback, and gone after SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+import yaml
+
+pytestmark = pytest.mark.serve
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_launch_serves_the_config_without_the_dashboard_and_stops_on_sigterm(tmp_path):
+    port = _free_port()
+    config = yaml.safe_load((ROOT / "serve_config.yaml").read_text())
+    config["http_options"] = {"host": "127.0.0.1", "port": port}
+    config["applications"][0]["args"]["database_url"] = f"sqlite:///{tmp_path / 'notes.db'}"
+    path = tmp_path / "serve_config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    ready = tmp_path / "ready"
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    ray_tmp = tempfile.mkdtemp(prefix="rl", dir="/tmp")  # AF_UNIX paths: at most 107 bytes
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "deployments.launch", str(path), "--ready-file", str(ready)],
+        cwd=ROOT,
+        env={**env, "RAY_TMPDIR": ray_tmp},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while not ready.exists():
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            assert time.monotonic() < deadline, "not ready in 240 s"
+            time.sleep(0.5)
+        health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=30)
+        assert health.status_code == 200, health.text
+        assert health.json()["status"] == "ok"
+        # No process of this Ray serves the dashboard (Ray keeps its API server, without the UI).
+        tree = [proc.pid, *(c.pid for c in psutil.Process(proc.pid).children(recursive=True))]
+        commands = [" ".join(psutil.Process(p).cmdline()) for p in tree if psutil.pid_exists(p)]
+        assert not any("dashboard.py" in c and "--disable-frontend" not in c for c in commands), commands
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            code = proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    assert code == 0
+    assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != "zombie" for p in tree[1:])
