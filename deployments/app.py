@@ -24,6 +24,12 @@ class EngineArgs(BaseModel):
         "at once; requests beyond it wait in the replica.",
     )
     max_sequences: int = Field(default=16, ge=1, le=64, description="Sequences decoded together at most.")
+    max_groups: int = Field(
+        default=0,
+        ge=0,
+        description="Requests (each a group of sequences sharing its transcript) decoded at the same "
+        "time; 0: as many as kv_tokens holds. The others wait in the engine.",
+    )
     batching: bool = Field(
         default=True,
         description="Decode all sequences of all requests in one batch; false: one at a time, as before.",

@@ -44,6 +44,11 @@ class EngineConfig:
     #: KV cache cells shared by all sequences: bounds what is decoded at once.
     kv_tokens: int = 16384
     max_sequences: int = 16
+    #: Requests (groups of sequences) decoded at the same time; 0: as many as the KV budget holds.
+    #: In llama.cpp's unified KV cache each sequence's attention spans the cells of every sequence
+    #: in it, so two 2,000-token notes decoded together cost more than one after the other on a
+    #: CPU; see serve_config.yaml for what was measured.
+    max_groups: int = 0
     n_threads: int = 2
     n_batch: int = 512
     max_tokens: int = 256
@@ -304,6 +309,8 @@ class NoteEngine:
         while self._pending:
             group = self._pending[0]
             if not self.config.batching and self._active:
+                return
+            if self.config.max_groups and len(self._active) >= self.config.max_groups:
                 return
             if len(group.seqs) > len(self._free_ids) or group.cells > self._free_cells:
                 return

@@ -1,8 +1,8 @@
 """From transcript to the note to serve, shared by the NoteGenerator deployment and the evaluation job.
 
 `prepare` (Preprocessor) normalises and scans; `draft_note` (NoteGenerator) does the rest in one
-place, under one time budget: fit the transcript to the context (map-reduce, the parts decoded as
-one batch), draft every section in one batch (they share the transcript's prefix), ground and
+place, under one time budget: fit the transcript to the context (map-reduce, the parts decoded one
+after another), draft every section in one batch (they share the transcript's prefix), ground and
 validate, retry once while time remains, and fall back to the extractive note. The NoteWriter only
 stores what comes out. Each step is a plain function so that evaluation makes notes through
 exactly the code path the service uses.
@@ -70,7 +70,7 @@ def fit(
 ) -> Fitted:
     """The transcript, condensed by map-reduce until the note's prompts fit the context.
 
-    Parts are cut at turn boundaries and summarised in one batch; when three rounds of condensing
+    Parts are cut at turn boundaries and summarised one after another; when three rounds of condensing
     do not fit, the rest is cut and reported (`truncated`).
     """
     max_out = options.section_max_tokens if options.strategy == "sections" else options.note_max_tokens
@@ -84,16 +84,14 @@ def fit(
             return Fitted(transcript, parts)
         chars_per_token = max(len(transcript) / max(tokens, 1), 1.0)
         chunks = text.chunk_turns(turns, max_chars=int(budget * chars_per_token * 0.9))
-        gens = engine.generate_many(
-            [
-                Request(
-                    section_prompt(engine.profile, chunk, PARTIAL),
-                    options.partial_max_tokens,
-                    deadline=deadline,
-                )
-                for chunk in chunks
-            ]
-        )
+        # One part after another: they share no prefix, and in llama.cpp's unified KV cache each
+        # sequence's attention spans every sequence's cells, so three 3,400-token parts decoded
+        # together took 40 s here against 29 s one after another.
+        prompts = [section_prompt(engine.profile, chunk, PARTIAL) for chunk in chunks]
+        gens = [
+            engine.generate_many([Request(p, options.partial_max_tokens, deadline=deadline)])[0]
+            for p in prompts
+        ]
         if any(g.timed_out for g in gens):
             return Fitted(transcript, len(chunks), timed_out=True)
         parts = len(chunks)

@@ -174,6 +174,16 @@ def test_the_kv_budget_makes_a_group_wait(engines):
     assert not any(ord("A") in t and ord("B") in t for t in tokens_of)
 
 
+def test_max_groups_decodes_requests_one_after_another_with_the_same_answers(engines):
+    runtime = ToyRuntime(step_s=0.001)
+    engine = engines(runtime, max_groups=1, max_tokens=20)
+    alone = [engines().generate_many([Request(p)])[0].text for p in ("A" * 50, "B" * 50)]
+    a, b = engine.submit([Request("A" * 50)]), engine.submit([Request("B" * 50)])
+    assert [a[0].result(5)[0].text, b[0].result(5)[0].text] == alone
+    tokens_of = [{tok for (tok, *_rest) in batch} for batch in runtime.batches]
+    assert not any(ord("A") in t and ord("B") in t for t in tokens_of)
+
+
 def test_a_group_larger_than_the_budget_is_split(engines):
     engine = engines(kv_tokens=700, max_tokens=20, n_ctx=600)
     gens = engine.generate_many([Request(f"{'x' * 300}{i}") for i in range(4)])
