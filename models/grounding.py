@@ -4,8 +4,13 @@ A small model invents ages, numbers, medications, names and denials, and repeats
 guard checks each sentence against the transcript and removes, sentence by sentence:
 - a fact the transcript does not hold: an age, a number, a date, a medication, a person's or
   place's name, a demographic claim (sex, ethnicity, marital status);
-- a denial ("denies suicidal ideation") unless the client denied it in the transcript;
+- a denial ("denies suicidal ideation") unless a client turn denies that very thing (a negation
+  before it, or a plain "no" to a question naming it) and no client turn affirms it; and any
+  denial of a risk the scan flagged in the transcript (the note must not deny a scanned risk);
+- a risk rating ("risk is low") and a conditional safety plan ("if the urges return he will call
+  the crisis line") that no exchange of the transcript holds;
 - a sentence repeated within or across sections, and repetition loops.
+A quotation the transcript holds word for word is the client's own: it is not checked.
 A section left empty is filled by the extractive path (`models.notes.fallback_note`), marked as
 such. The report counts what was removed; it never carries text.
 
@@ -17,15 +22,18 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from models.text import is_clinician, parse_turns, sentences
-from schemas.notes import SECTIONS, NoteFormat
+from schemas.notes import SECTIONS, NoteFormat, RiskCategory, RiskFlag
 from schemas.pipeline import PreparedTranscript
 
-REASONS = ("register", "age", "number", "date", "medication", "name", "demographic", "denial")
+REASONS = (
+    "register", "age", "number", "date", "medication", "name", "demographic", "risk_denial", "denial",
+    "risk_rating", "safety_plan",
+)  # fmt: skip
 
 _UNITS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
@@ -108,37 +116,130 @@ REGISTER_RE = re.compile(
     r"|review of systems|past (?:medical|surgical) history|no acute distress)\b",
     re.I,
 )
+#: A denial's verb: what follows it (or, in the passive, what precedes it) is the denied thing.
 _DENIAL_RE = re.compile(
     r"\b(?:den(?:y|ies|ied|ying)|negative for|no (?:history|hx|evidence|signs?|reports?) of|"
-    r"no (?:current |active |reported )?(?:suicidal|homicidal|self-harm|thoughts))\b",
+    r"(?:does|did) not (?:endorse|report)|"
+    r"no (?=(?:current |active |reported |recent )?(?:suicid|homicid|self-harm|thoughts)))",
     re.I,
 )
-_NEGATION_RE = re.compile(
-    r"^\W*(?:no|nope|nah|never|not|none|nothing|i (?:don'?t|do not|haven'?t|have not|wouldn'?t|"
-    r"would not|am not|'m not|didn'?t|did not)|i'm not|not at all|absolutely not)\b"
-    r"|\b(?:no|not|never|don'?t|didn'?t|haven'?t|wouldn'?t|none)\b",
+_PASSIVE_RE = re.compile(r"\b(?:is|are|was|were|been)\s+$", re.I)
+#: Where the denied thing ends: the clause ends, or a new verb of the sentence's subject starts.
+_DENIED_END_RE = re.compile(
+    r"[.;:!?]|\b(?:but|though|although|while|which|who|because|whereas|yet)\b|\band (?:said|says|stated|"
+    r"states|described|describes|reported|reports|was|is|has|had|feels|felt|agreed|agrees|will|would|"
+    r"expressed|expresses|noted|notes|admitted|admits)\b",
     re.I,
 )
+_ITEM_SPLIT_RE = re.compile(r",|/|\b(?:or|and|nor)\b", re.I)
+#: A denial of "it" or "this" names nothing the transcript could hold: not a symptom denial.
+_PRONOUNS = frozenset("it this that them these those so everything anything".split())  # noqa: SIM905
 _STOPWORDS = frozenset(
     """a an the of to for and or in on at with about any by from as is was were be been being it its
     this that these those his her their he she they them client clients patient reports reported
     denies denied denying history current currently active thoughts thought feelings feeling
-    problems issues use using today session""".split()  # noqa: SIM905
+    problems issues use using today session ever other past prior previous recent recently illicit
+    further additional significant ideation ideas such have has had having him want
+    wants wanted wanting""".split()  # noqa: SIM905
 )
 #: Capitalised words that are not names: roles, therapy and instrument acronyms, pronoun I.
 _NOT_NAMES = frozenset(
     """I I'm I've I'd I'll Client Therapist Counselor Counsellor Clinician Subjective Objective
     Assessment Plan Data Behavior Behaviour Intervention Response Summary The A An SOAP DAP BIRP CBT
     DBT ACT MI EMDR Socratic Rogerian Beck's Beck Christmas Easter Thanksgiving PHQ PHQ-9 GAD GAD-7
-    AUDIT SUDS C-SSRS AA NA SMART OK Okay TV Dr Mr Mrs Ms Mx""".split()  # noqa: SIM905
+    AUDIT SUDS C-SSRS AA NA SMART OK Okay TV Dr Mr Mrs Ms Mx SI HI NSSI GP ER""".split()  # noqa: SIM905
 )
 _CAPITALISED_RE = re.compile(r"(?<![.!?:;\"“‘(]\s)(?<!^)\b[A-Z][a-zA-Z'’-]+\b")
 _WORD_RE = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 _POSSESSIVE_RE = re.compile(r"['’]s?$")
+#: A quotation in a note: when the transcript holds it word for word, it is the client's own.
+_QUOTED_RE = re.compile(r"“([^”]*)”|\"([^\"\n]*)\"")
+#: A stage direction in a transcript ("[pause]"): not the speaker's words.
+_DIRECTION_RE = re.compile(r"\[[^\]\n]{0,40}\]")
 #: Words a client and a note use for one topic ("hurting yourself" / "harming herself").
 _SYNONYMS = {"hurt": "harm", "inju": "harm", "kill": "suic", "alco": "drin", "beer": "drin",
              "ciga": "smok", "toba": "smok", "vape": "smok", "usin": "drug", "pill": "drug",
-             "dead": "suic", "dyin": "suic", "die": "suic"}  # fmt: skip
+             "dead": "suic", "dyin": "suic", "die": "suic", "wine": "drin"}  # fmt: skip
+#: Phrases for one risk topic, made one word before stemming, so that "not wake up" is a wish
+#: to die (its "not" is no negation) and "ending your life" meets "suicidal".
+_TOPIC_PHRASES = (
+    (
+        re.compile(
+            r"\bsuicid\w*|\b(?:end|ends|ending|ended|take|taking|took) (?:your|my|his|her|their) (?:own )?"
+            r"life\b|\bkill(?:s|ing|ed)? (?:your|my|him|her|them)sel(?:f|ves)\b|\b(?:not|never) (?:to )?"
+            r"wak(?:e|ing) up\b|\bbetter off dead\b"
+            r"|\bnot (?:want(?:ing)?|wish(?:ing)?) to (?:be alive|live)\b",
+            re.I,
+        ),
+        " suicide ",
+    ),
+    (
+        re.compile(
+            r"\bself[- ]?(?:harm|injur)\w*"
+            r"|\b(?:hurt|harm|cut|injur)\w* (?:your|my|him|her|them)sel(?:f|ves)\b",
+            re.I,
+        ),
+        " selfharm ",
+    ),
+    (
+        re.compile(
+            r"\bhomicid\w*|\b(?:hurt|harm|kill)\w* (?:anyone|someone|somebody|anybody|others|other people)\b",
+            re.I,
+        ),
+        " harmothers ",
+    ),
+    (re.compile(r"\b(?:tried|try|tries|trying) to\b|\battempt\w*", re.I), " attempt "),
+)
+#: Topic words that stand for themselves, not for their first four letters.
+_TOPIC_WORDS = frozenset({"selfharm", "harmothers", "attempt"})
+#: The topics of each risk category, as `_stem` gives them: a denial of one of them contradicts
+#: a scan flag of that category. "attempt" is suicidal behaviour, see `_risk_denied`.
+_RISK_TOPICS = {
+    RiskCategory.SUICIDAL_IDEATION: {"suic"},
+    RiskCategory.SELF_HARM: {"selfharm", "harm"},
+    RiskCategory.HARM_TO_OTHERS: {"harmothers", "homi", "viol", "harm", "aggr"},
+    RiskCategory.ABUSE_NEGLECT: {"abus", "negl"},
+    RiskCategory.SUBSTANCE_RELAPSE: {"drin", "drug", "subs", "rela", "cann", "gamb", "opio", "coca"},
+}
+#: A client answer that opens with "no" ("No.", "Never.", "I haven't").
+_OPENING_NO_RE = re.compile(
+    r"^\W*(?:no|nope|nah|never|not|none|nothing|i (?:don['’]?t|do not|haven['’]?t|have not|wouldn['’]?t|"
+    r"would not|am not|didn['’]?t|did not)|i['’]m not)\b",
+    re.I,
+)
+#: Words of a question that do not say what it asks about.
+_ASKING = _STOPWORDS | frozenset(
+    """you your yours yourself have has had do does did are would could can will been there what
+    how when where why who which since lately week weeks month today tonight before monday tuesday
+    wednesday thursday friday saturday sunday much many actually really just anything something
+    like""".split()  # noqa: SIM905
+)
+_NEGATIONS = frozenset("no not never none nothing nope nah neither nor cannot without".split())  # noqa: SIM905
+#: A "no" that goes on to grant part of the question ("No, but sometimes ...").
+_CONCESSION_RE = re.compile(
+    r"\bbut (?:\w+ ){0,3}(?:yes|yeah|yep|sometimes|i do|i have|i did|a bit|a little|kind of|sort of)\b"
+    r"|\bsometimes\b|\bnot really\b|\bkind of\b|\bsort of\b",
+    re.I,
+)
+_RISK_RATING_RE = re.compile(
+    r"\b(?P<a>low|lower|moderate|medium|high|higher|elevated|minimal|imminent|acute|significant|no|"
+    r"little|some)(?:[\s-]+to[\s-]+(?:low|moderate|medium|high))?[\s-]+risk\b(?![\s-]+(?:situation|time|"
+    r"place|behavio|activit|moment|trigger|setting|people|factor|taking|taker))"
+    r"|\brisks?\b[^.;]{0,40}?\b(?:is|was|are|were|remains?|remained|appears?|seems?|considered|"
+    r"assessed|rated|judged|deemed|estimated)\b[^.;]{0,20}?\b(?P<b>low|moderate|medium|high|elevated|"
+    r"minimal|imminent|acute)\b",
+    re.I,
+)
+_CONDITION_RE = re.compile(
+    r"\b(?:if|should|unless|in case|whenever|when(?= (?:the |his |her |their |any )?(?:thoughts?|urges?|"
+    r"feelings?|cravings?|images?|things|it|he|she|they|symptoms?|mood|risk)\b))\b",
+    re.I,
+)
+_SAFETY_ACTION_RE = re.compile(
+    r"\b(?:call\w*|phon\w*|contact\w*|reach\w* out|crisis|emergency|hotline|helpline|lifeline|"
+    r"samaritans|999|911|988|a&e|hospital|refer\w*|safety plan)\b",
+    re.I,
+)
 
 
 def _value(phrase: str) -> float | None:
@@ -171,15 +272,89 @@ def _value(phrase: str) -> float | None:
 
 
 def _numbers(text: str) -> set[float]:
-    found = set()
+    """Every number `text` says, and each listed number of "two three" or "2-3" on its own too."""
+    return {v for value, pieces in _number_groups(text) for v in (value, *pieces)}
+
+
+def _number_groups(text: str) -> list[tuple[float, set[float]]]:
+    """Each number phrase of `text`: its value and, when it lists numbers ("four five", "twenty
+    thirty": two units or two tens in a row), the value of each; "thirty-five" is one number."""
+    groups = []
     for match in _NUMBER_RE.finditer(text):
         value = _value(match.group())
-        if value is not None:
-            found.add(value)
-            # "two or three" / "2-3": each listed number counts on its own too
-            pieces = re.split(r"[\s-]+|\band\b", match.group())
-            found.update(v for w in pieces if w.strip() and (v := _value(w)) is not None)
-    return found
+        if value is None:
+            continue
+        words = [w for w in re.split(r"[\s-]+", match.group().lower()) if w]
+        listed = any(
+            {a, b} <= _UNITS.keys() or {a, b} <= _TENS.keys() for a, b in zip(words, words[1:], strict=False)
+        )
+        pieces = {v for w in words if listed and (v := _value(w)) is not None}
+        groups.append((value, pieces))
+    return groups
+
+
+def _numbers_supported(text: str, facts: TranscriptFacts) -> bool:
+    """Whether the transcript says every number of `text`: as the same value ("two thousand" /
+    "2,000"), or, for listed numbers ("four five"), each of them."""
+    return all(
+        value in _FREE_NUMBERS or value in facts.numbers or (pieces and pieces <= facts.numbers)
+        for value, pieces in _number_groups(text)
+    )
+
+
+def _topic_text(text: str, note: bool = False) -> str:
+    """Lower-cased `text` without stage directions, with the phrases of one risk topic made one
+    word; a note's "SI" / "HI" / "NSSI" read as what they abbreviate."""
+    text = _DIRECTION_RE.sub(" ", text.lower())
+    if note:
+        text = re.sub(r"\bsi\b", "suicidal", text)
+        text = re.sub(r"\b(?:hi|homicidal ideation)\b", "homicidal", text)
+        text = re.sub(r"\bnssi\b", "self-harm", text)
+    for pattern, word in _TOPIC_PHRASES:
+        text = pattern.sub(word, text)
+    return text
+
+
+def _clauses(text: str) -> list[list[str]]:
+    """The words of each clause of `text` (cut at punctuation and "but"), topic phrases joined."""
+    pieces = re.split(r"[,;:.!?…]|\bbut\b|\band (?=i\b)", _topic_text(text))
+    return [words for piece in pieces if (words := _WORD_RE.findall(piece))]
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question of the therapist: the stems of its words, and of the words that say what
+    each of its parts asks about ("When you lie awake, do you have thoughts of ending your life,
+    or of harming yourself?": three parts; "have you", "ever", "since Saturday" say nothing)."""
+
+    stems: frozenset[str]
+    asks: tuple[frozenset[str], ...]
+
+
+def _questions(turn: str) -> tuple[Question, ...]:
+    """The questions of a therapist's turn (its last sentence when it asks none with "?"); a
+    question that names nothing ("Have you had thoughts like that?") with the sentence before."""
+    said = sentences(turn)
+    found = [i for i, s in enumerate(said) if s.rstrip().endswith("?")] or [len(said) - 1]
+    out = []
+    for i in found:
+        asks = _asks(said[i])
+        if not asks and i > 0:
+            asks = _asks(said[i - 1])
+            out.append(Question(_stems(_topic_text(said[i - 1] + " " + said[i])), asks))
+        else:
+            out.append(Question(_stems(_topic_text(said[i])), asks))
+    return tuple(out)
+
+
+def _asks(question: str) -> tuple[frozenset[str], ...]:
+    parts = re.split(r"[,;:]|\bor\b", _topic_text(question))
+    asks = (frozenset(_stem(w) for w in _WORD_RE.findall(part) if _says_what(w)) for part in parts)
+    return tuple(a for a in asks if a)
+
+
+def _says_what(word: str) -> bool:
+    return word not in _ASKING and not _is_negation(word) and (len(word) > 2 or word in _TOPIC_WORDS)
 
 
 @dataclass(frozen=True)
@@ -189,8 +364,18 @@ class TranscriptFacts:
     lower: str
     words: frozenset[str]
     numbers: frozenset[float]
-    #: (therapist question or "", client answer) pairs, lower-cased, for checking denials.
-    exchanges: tuple[tuple[str, str], ...]
+    #: Every word, one space apart and space-padded: where a quotation is looked up.
+    flat: str
+    #: (the therapist's questions just before, client answer in `_topic_text`) pairs; see `_questions`.
+    exchanges: tuple[tuple[tuple[Question, ...], str], ...]
+    #: The words of every clause of the client's turns (`_clauses`).
+    client_clauses: tuple[tuple[str, ...], ...]
+    #: Two turns in a row, as text and stems: where a conditional safety plan would be said.
+    windows: tuple[tuple[str, frozenset[str]], ...]
+
+
+def _stems(text: str) -> frozenset[str]:
+    return frozenset(_stem(w) for w in _WORD_RE.findall(text))
 
 
 @lru_cache(maxsize=64)
@@ -198,20 +383,25 @@ def facts_of(transcript: str) -> TranscriptFacts:
     """The index of `transcript` used by `unsupported` (cached: one note checks many sentences)."""
     lower = transcript.lower()
     turns = parse_turns(transcript)
-    exchanges, previous = [], ""
+    clients = [t for t in turns if not is_clinician(t.speaker)]
+    exchanges: list[tuple[tuple[Question, ...], str]] = []
+    previous: tuple[Question, ...] = ()
     for turn in turns:
         if is_clinician(turn.speaker):
-            previous = turn.text.lower()
+            previous = _questions(turn.text)
         else:
-            exchanges.append((previous, turn.text.lower()))
-            previous = ""
-    if not any(is_clinician(t.speaker) for t in turns):
-        exchanges = [("", t.text.lower()) for t in turns]
+            exchanges.append((previous, _topic_text(turn.text)))
+            previous = ()
+    texts = [t.text.lower() for t in turns]
+    windows = [" ".join(texts[i : i + 2]) for i in range(max(len(texts) - 1, 1))]
     return TranscriptFacts(
         lower=lower,
         words=frozenset(w for t in _WORD_RE.findall(lower) for w in (t, _POSSESSIVE_RE.sub("", t))),
         numbers=frozenset(_numbers(transcript)),
+        flat=" " + " ".join(_WORD_RE.findall(lower)) + " ",
         exchanges=tuple(exchanges),
+        client_clauses=tuple(tuple(c) for t in clients for c in _clauses(t.text)),
+        windows=tuple((w, _stems(_topic_text(w))) for w in windows),
     )
 
 
@@ -219,52 +409,172 @@ def _in_transcript(term: str, facts: TranscriptFacts) -> bool:
     term = term.lower().strip(".")
     if " " in term or "-" in term:
         return term in facts.lower
-    return term in facts.words or term.rstrip("s") in facts.words
+    return any(form in facts.words for form in (term, term.rstrip("s"), term + "s"))
 
 
 def _stem(word: str) -> str:
     """A crude stem: the first four letters ("smoking", "smoke" and "smoker" agree), with
     synonyms of one topic made one."""
+    if word in _TOPIC_WORDS:
+        return word
     return _SYNONYMS.get(word[:4], word[:4])
 
 
-def _denial_supported(sentence: str, match: re.Match[str], facts: TranscriptFacts) -> bool:
-    """Whether the client denied what the sentence says they denied, in the transcript."""
-    # The clause around the denial: "denied suicidal thoughts", "suicidal thoughts were denied".
-    before = re.split(r"[.;,]|\bbut\b|\band\b", sentence[: match.start()])[-1]
-    after = re.split(r"[.;]|\bbut\b", sentence[match.end() :], maxsplit=1)[0]
-    topic = [w for w in _WORD_RE.findall(f"{before} {match.group()} {after}".lower()) if w not in _STOPWORDS]
-    topic = [w for w in topic if not _DENIAL_RE.fullmatch(w) and w not in {"no", "negative"}]
-    stems = {_stem(w) for w in topic if len(w) > 2}
-    if not stems:
-        return False
-    for question, answer in facts.exchanges:
-        answer_stems = {_stem(w) for w in _WORD_RE.findall(answer)}
-        question_stems = {_stem(w) for w in _WORD_RE.findall(question)}
-        if not _NEGATION_RE.search(answer):
+def _is_negation(word: str) -> bool:
+    return word in _NEGATIONS or word.endswith(("n't", "n’t"))
+
+
+def _denied_items(sentence: str, match: re.Match[str]) -> list[frozenset[str]] | None:
+    """The stems of each thing `sentence` denies at `match` ("alcohol use, drug use or self-harm":
+    three), or None when it denies only a pronoun ("she denied it")."""
+    before = sentence[: match.start()]
+    if _PASSIVE_RE.search(before):  # "suicidal thoughts were denied"
+        denied = re.split(r"[.;:,]|\bbut\b|\band\b", before)[-1]
+    else:
+        denied = _DENIED_END_RE.split(sentence[match.end() :], maxsplit=1)[0]
+    text = _topic_text(denied, note=True)
+    items = []
+    for piece in _ITEM_SPLIT_RE.split(text):
+        words = [w for w in _WORD_RE.findall(piece) if w not in _STOPWORDS and not _is_negation(w)]
+        stems = frozenset(_stem(w) for w in words if len(w) > 2 or w in _TOPIC_WORDS)
+        if stems:
+            items.append(stems)
+    first = _WORD_RE.findall(text)[:1]
+    return None if not items and first and first[0] in _PRONOUNS else items
+
+
+def _names_all(words: tuple[str, ...], stems: frozenset[str]) -> int | None:
+    """The position of the first word of `stems` in `words` when `words` name all of them."""
+    positions = [i for i, w in enumerate(words) if _stem(w) in stems]
+    found = {_stem(words[i]) for i in positions}
+    return positions[0] if positions and found == stems else None
+
+
+def _client_denied(stems: frozenset[str], facts: TranscriptFacts) -> bool:
+    """Whether a client turn denies the thing of `stems` and none affirms it.
+
+    Denied: a clause of the client's turn with a negation before it ("I don't drink"), or a
+    plain "no" (no "but sometimes") to a therapist's question about it and at most one other
+    thing ("Have you ever screamed during a panic attack?" "No." denies no panic attack). Affirmed: a
+    clause of the client's turn that names it with no negation before it.
+    """
+    denied = False
+    for words in facts.client_clauses:
+        first = _names_all(words, stems)
+        if first is None:
             continue
-        if stems & answer_stems or (stems & question_stems and _NEGATION_RE.match(answer)):
+        if not any(_is_negation(w) for w in words[:first]):
+            return False
+        denied = True
+    return denied or any(
+        _OPENING_NO_RE.match(answer.lstrip()) is not None
+        and not _CONCESSION_RE.search(answer)
+        and any(stems <= q.stems and _asks_about(q, stems) for q in questions)
+        for questions, answer in facts.exchanges
+    )
+
+
+def _asks_about(question: Question, stems: frozenset[str]) -> bool:
+    """Whether `question` asks about the thing of `stems` (and at most one other word's worth):
+    one of its parts is about it, or all of it is."""
+    asked = frozenset().union(*question.asks)
+    return len(asked - stems) <= 1 or any(part <= stems for part in question.asks)
+
+
+def _risk_denied(stems: frozenset[str], flags: Collection[RiskFlag]) -> bool:
+    """Whether denying the thing of `stems` denies a risk the scan flagged: its topic is the
+    flag's category (an attempt only contradicts a flag of past or present suicidal behaviour)."""
+    for flag in flags:
+        if flag.category == RiskCategory.SUICIDAL_IDEATION and "attempt" in stems:
+            if flag.severity in ("history", "behavior"):
+                return True
+        elif stems & _RISK_TOPICS[flag.category]:
             return True
     return False
 
 
-def unsupported(sentence: str, transcript: str) -> list[str]:
-    """Why `sentence` states something `transcript` does not hold: reasons from `REASONS`, or []."""
+def _denial_reason(sentence: str, facts: TranscriptFacts, flags: Collection[RiskFlag]) -> str | None:
+    """ "risk_denial" when the sentence denies a scanned risk, "denial" when it denies something
+    the client did not deny, else None."""
+    reason = None
+    for match in _DENIAL_RE.finditer(sentence):
+        items = _denied_items(sentence, match)
+        if items is None:
+            continue
+        if any(_risk_denied(stems, flags) for stems in items):
+            return "risk_denial"
+        if not items or not all(_client_denied(stems, facts) for stems in items):
+            reason = "denial"
+    return reason
+
+
+def _rating_supported(match: re.Match[str], facts: TranscriptFacts) -> bool:
+    """Whether the transcript itself rates the risk at that level ("low risk", "risk is low")."""
+    level = (match.group("a") or match.group("b")).lower()
+    near = rf"\b{level}\W+(?:\w+\W+){{0,3}}?risks?\b|\brisks?\W+(?:\w+\W+){{0,3}}?{level}\b"
+    return re.search(near, facts.lower) is not None
+
+
+def _conditional_plan(sentence: str) -> str:
+    """The clauses of `sentence` that make a conditional safety plan (the condition with its
+    action: "call 999 if he finds out"), or "" when it makes none."""
+    if not _CONDITION_RE.search(sentence):
+        return ""
+    clauses = re.split(r"[,;]|\band\b", sentence)
+    chosen: set[int] = set()
+    for i, clause in enumerate(clauses):
+        if _CONDITION_RE.search(clause):
+            near = [i] if _SAFETY_ACTION_RE.search(clause) else [i - 1, i, i + 1]
+            chosen.update(j for j in near if 0 <= j < len(clauses))
+    plan = " ".join(clauses[j] for j in sorted(chosen))
+    return plan if _SAFETY_ACTION_RE.search(plan) else ""
+
+
+def _safety_plan_supported(plan: str, facts: TranscriptFacts) -> bool:
+    """Whether two turns in a row of the transcript hold the conditional plan: a condition, one
+    of its actions ("call", "crisis line") and at least half of its other words."""
+    actions = {m.group().lower()[:4] for m in _SAFETY_ACTION_RE.finditer(plan)}
+    content = {_stem(w) for w in _WORD_RE.findall(_topic_text(plan)) if w not in _STOPWORDS and len(w) > 3}
+    return any(
+        _CONDITION_RE.search(text)
+        and any(a in text for a in actions)
+        and len(content & stems) >= len(content) / 2
+        for text, stems in facts.windows
+    )
+
+
+def _without_quotations(sentence: str, facts: TranscriptFacts) -> str:
+    """`sentence` without the quotations the transcript holds word for word (the client's own
+    words: their "old lady" is no demographic claim of the note)."""
+
+    def drop(m: re.Match[str]) -> str:
+        words = " ".join(_WORD_RE.findall((m.group(1) or m.group(2) or "").lower()))
+        return '""' if words and f" {words} " in facts.flat else m.group()
+
+    return _QUOTED_RE.sub(drop, sentence)
+
+
+def unsupported(sentence: str, transcript: str, risk_flags: Collection[RiskFlag] = ()) -> list[str]:
+    """Why `sentence` states something `transcript` does not hold: reasons from `REASONS`, or [].
+
+    `risk_flags` are the scan's flags for the transcript: a denial of one of their categories is
+    `risk_denial`, whatever the client said.
+    """
     facts = facts_of(transcript)
+    sentence = _without_quotations(sentence, facts)
     reasons: list[str] = ["register"] if REGISTER_RE.search(sentence) else []
     ages = list(_AGE_RE.finditer(sentence))
-    if any(not (_numbers(m.group()) <= facts.numbers) for m in ages):
+    if any(not _numbers_supported(m.group(), facts) for m in ages):
         reasons.append("age")
     rest = _AGE_RE.sub(" ", sentence)
-    numbers = _numbers(_DATE_RE.sub(" ", rest)) - _FREE_NUMBERS
-    if not numbers <= facts.numbers:
+    if not _numbers_supported(_DATE_RE.sub(" ", rest), facts):
         reasons.append("number")
     for match in _DATE_RE.finditer(rest):
         word = match.group().lower().split()[0].strip(".")
         if word in _AMBIGUOUS_MONTHS and not match.group()[0].isupper():
             continue
-        numbers_in = _numbers(match.group())
-        if not _in_transcript(word, facts) or not numbers_in <= facts.numbers:
+        known = float(word) in facts.numbers if word.isdigit() else _in_transcript(word, facts)
+        if not known or not _numbers_supported(match.group(), facts):
             reasons.append("date")
             break
     medications = {m.group().lower() for m in _MEDICATION_SUFFIX_RE.finditer(sentence)}
@@ -278,19 +588,29 @@ def unsupported(sentence: str, transcript: str) -> list[str]:
         reasons.append("name")
     if any(not _in_transcript(m.group(), facts) for m in _DEMOGRAPHIC_RE.finditer(sentence)):
         reasons.append("demographic")
-    denial = _DENIAL_RE.search(sentence)
-    if denial and not _denial_supported(sentence, denial, facts):
-        reasons.append("denial")
+    denial = _denial_reason(sentence, facts, risk_flags)
+    if denial:
+        reasons.append(denial)
+    if any(not _rating_supported(m, facts) for m in _RISK_RATING_RE.finditer(sentence)):
+        reasons.append("risk_rating")
+    plan = _conditional_plan(sentence)
+    if plan and not _safety_plan_supported(plan, facts):
+        reasons.append("safety_plan")
     return reasons
 
 
 _ABBREVIATION_RE = re.compile(r"\b(?:Dr|Mr|Mrs|Ms|Mx|St|vs|etc|e\.g|i\.e|approx)\.$", re.I)
 
 
+#: A sentence that ends inside a quotation: 'he said it was "just beer." He denied ...'.
+_QUOTE_END_RE = re.compile(r"(?<=[.!?][\"”’])\s+(?=[A-Z\"“])")
+
+
 def note_sentences(text: str) -> list[str]:
-    """Sentences of note text, not split after "Dr." or "e.g."."""
+    """Sentences of note text, split after a quotation that ends one too, not after "Dr." or
+    "e.g."."""
     out: list[str] = []
-    for piece in sentences(text):
+    for piece in (p for s in sentences(text) for p in _QUOTE_END_RE.split(s)):
         if out and _ABBREVIATION_RE.search(out[-1]):
             out[-1] = f"{out[-1]} {piece}"
         else:
@@ -312,6 +632,12 @@ def _similar(a: list[str], b: list[str]) -> bool:
     sa, sb = set(a), set(b)
     overlap = len(sa & sb) / min(len(sa), len(sb))
     return sa == sb or (min(len(sa), len(sb)) >= 4 and overlap >= 0.8)
+
+
+def repeats(sentence: str, text: str) -> bool:
+    """Whether `text` already holds `sentence` or a near-duplicate of it (as the guard judges)."""
+    words = _words(sentence)
+    return any(_similar(words, _words(other)) for other in note_sentences(text))
 
 
 def _looping(sentence: str) -> bool:
@@ -344,10 +670,13 @@ class GroundingReport:
 
 
 def ground_text(
-    sections: Mapping[str, str], transcript: str, order: list[str] | None = None
+    sections: Mapping[str, str],
+    transcript: str,
+    order: list[str] | None = None,
+    risk_flags: Collection[RiskFlag] = (),
 ) -> tuple[dict[str, str], GroundingReport]:
     """`sections` with unsupported, repeated and looping sentences removed (empty sections stay
-    empty: see `ground_sections` for the extractive fill)."""
+    empty: see `ground_sections` for the extractive fill); `risk_flags` as in `unsupported`."""
     report = GroundingReport()
     seen: list[list[str]] = []
     kept: dict[str, str] = {}
@@ -361,7 +690,7 @@ def ground_text(
             if _looping(sentence):
                 report.removed["loop"] += 1
                 continue
-            reasons = unsupported(sentence, transcript)
+            reasons = unsupported(sentence, transcript, risk_flags)
             if reasons:
                 report.removed.update(reasons[:1])
                 continue
@@ -384,7 +713,7 @@ def ground_sections(
     (`models.notes.fallback_note`) and is listed in the report's `extracted_sections`.
     """
     order = list(SECTIONS[NoteFormat(note_format)])
-    kept, report = ground_text(sections, prepared.text, order)
+    kept, report = ground_text(sections, prepared.text, order, prepared.risk_flags)
     empty = [key for key in order if not kept.get(key)]
     if empty:
         from models.notes import fallback_note  # notes -> risk -> text; no cycle back to here

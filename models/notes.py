@@ -8,9 +8,13 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from models.extractive import extract
+from models.grounding import repeats
+from models.interventions import clinician_title, describe, detect
 from models.risk import TITLES, marker_text
+from models.sections import INTERVENTIONS_SECTION
 from models.text import (
     MARKER_RE,
+    Turn,
     find_markers,
     mark,
     normalize,
@@ -154,16 +158,20 @@ def parse_json_note(raw: str, note_format: NoteFormat) -> Note | None:
     return build_note(note_format, sections, summary, parsed)
 
 
-def compose_summary(sections: Mapping[str, str], note_format: NoteFormat) -> str:
+def compose_summary(sections: Mapping[str, str], note_format: NoteFormat, filler: str = "") -> str:
     """A deterministic extractive summary of 30-70 words from the section texts.
 
     Whole sentences are taken round-robin across sections (first sentence of each section,
     then the second...) while they fit in 70 words and are written in section order; if that
-    leaves fewer than 30 words, a cut sentence fills up to 70. "" when the sections hold fewer
-    than 30 words.
+    leaves fewer than 30 words, a cut sentence fills up to 70. When the sections hold fewer than
+    30 words, the sentences of `filler` (for example the extractive note's summary) are drawn
+    from after them; "" when both together hold fewer than 30 words.
     """
     order = _section_order(sections, note_format)
     plain = {key: MARKER_RE.sub(lambda m: m.group(1), sections[key]) for key in order}
+    if filler and sum(word_count(text) for text in plain.values()) < SUMMARY_MIN_WORDS:
+        order.append("\0filler")
+        plain["\0filler"] = MARKER_RE.sub(lambda m: m.group(1), filler)
     words = [[s.split() for s in sentences(plain[key])] for key in order]
     if sum(len(w) for section in words for w in section) < SUMMARY_MIN_WORDS:
         return ""
@@ -183,6 +191,25 @@ def compose_summary(sections: Mapping[str, str], note_format: NoteFormat) -> str
         i, j = skipped[0]
         parts.append(" ".join(words[i][j][: SUMMARY_MAX_WORDS - count]) + "…")
     return " ".join(parts)
+
+
+def with_interventions(
+    sections: Mapping[str, str],
+    turns: Sequence[Turn],
+    note_format: NoteFormat,
+    extracted: Iterable[str] = (),
+) -> dict[str, str]:
+    """`sections` with the sentence naming what the therapist did (`models.interventions`, rules
+    over the therapist's turns) added to the section that holds interventions
+    (`models.sections.INTERVENTIONS_SECTION`); unchanged when the rules find nothing, when that
+    section was filled by the extractive path (which names them already) or already says it."""
+    key = INTERVENTIONS_SECTION[NoteFormat(note_format)]
+    sentence = describe(detect(turns), clinician_title(turns))
+    out = dict(sections)
+    text = out.get(key, "").strip()
+    if sentence and key not in extracted and not repeats(sentence, text):
+        out[key] = f"{text} {sentence}".strip()
+    return out
 
 
 def fallback_note(transcript: str, note_format: NoteFormat, scan_flags: Sequence[RiskFlag]) -> Note:

@@ -154,8 +154,10 @@ def draft(
 
 
 def finalize(prepared: PreparedTranscript, result: Draft) -> tuple[Note | None, list[str], dict | None]:
-    """The note the draft describes, grounded in the transcript, with every scanned risk merged
-    in; its problems; and what the grounding guard removed (counts, no text).
+    """The note the draft describes, grounded in the transcript, with the interventions sentence
+    (`notes.with_interventions`) and every scanned risk merged in; its problems; and what the
+    grounding guard removed (counts, no text). A summary the guarded sections are too short for
+    is completed from the extractive note's summary, so the model's note is not lost for it.
 
     A note with problems (or a timed-out draft) must not be served; see `settle`.
     """
@@ -170,7 +172,14 @@ def finalize(prepared: PreparedTranscript, result: Draft) -> tuple[Note | None, 
         sections, model_flags = result.sections or {}, []
     # The grounding guard: unsupported, repeated and looping sentences out; empty sections filled.
     sections, report = grounding.ground_sections(sections, prepared, result.note_format)
+    # Then what the therapist did, by the rules over the therapist's turns (never guarded away).
+    turns = [text.Turn(s, t) for s, t in prepared.turns]
+    sections = notes.with_interventions(sections, turns, result.note_format, report.extracted_sections)
     summary = notes.compose_summary(sections, result.note_format)
+    if not summary:  # a guarded note too short for a summary still stands: fill from the extractive one
+        summary = notes.compose_summary(
+            sections, result.note_format, fallback(prepared, result.note_format).summary
+        )
     flags = notes.merge_risks([*model_flags, *result.opinion_flags], prepared.risk_flags)
     note = notes.build_note(result.note_format, sections, summary, flags)
     return note, notes.validate(note, prepared.risk_flags), report.as_metadata()

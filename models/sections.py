@@ -74,6 +74,15 @@ DEFINITIONS: dict[NoteFormat, tuple[SectionDefinition, ...]] = {
 }
 
 
+#: The section of each format that names what the therapist did (the interventions sentence of
+#: `models.interventions` goes there).
+INTERVENTIONS_SECTION: dict[NoteFormat, str] = {
+    NoteFormat.SOAP: "objective",
+    NoteFormat.DAP: "data",
+    NoteFormat.BIRP: "intervention",
+}
+
+
 def definitions(note_format: NoteFormat) -> tuple[SectionDefinition, ...]:
     """The sections of `note_format`, in the order they are written."""
     return DEFINITIONS[NoteFormat(note_format)]

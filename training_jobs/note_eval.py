@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from models.interventions import interventions_sentence
+from models.sections import INTERVENTIONS_SECTION
 from models.text import MARKER_RE, normalize
 from schemas.notes import SECTIONS, Note, NoteFormat
 from training_jobs.data import DatasetError, Pair, Problem
@@ -102,21 +103,15 @@ def _rouge(pred: str, ref: str, prefix: str = "", suffix: str = "") -> dict[str,
     return {f"{prefix}{k}{suffix}": scores[k] for k in ROUGE_REPORTED}
 
 
-#: The section of each format that names what the therapist did.
-INTERVENTION_SECTIONS = {
-    NoteFormat.SOAP: "objective",
-    NoteFormat.DAP: "data",
-    NoteFormat.BIRP: "intervention",
-}
-
-
 def interventions_scores(note: Note, transcript: str, references: Mapping[str, str]) -> dict[str, float]:
     """ROUGE-1 against the reference of the section that names the interventions (objective, data,
     intervention): of the rules' sentence alone (`models.interventions`), and of the note's
-    section with that sentence added, to set beside `rouge1/<section>` (the section as drafted)."""
-    key = INTERVENTION_SECTIONS[note.format]
+    section with that sentence in it (the pipeline adds it, `models.notes.with_interventions`;
+    a section that lacks it, as in a note from elsewhere, gets it added here)."""
+    key = INTERVENTIONS_SECTION[note.format]
     sentence = interventions_sentence(transcript)
-    combined = f"{note.sections.get(key, '').strip()} {sentence}".strip()
+    section = note.sections.get(key, "").strip()
+    combined = section if sentence in section else f"{section} {sentence}".strip()
     return {
         "rouge1/interventions_sentence": rouge_scores(sentence, references.get(key, ""))["rouge1"],
         f"rouge1/{key}+interventions": rouge_scores(combined, references.get(key, ""))["rouge1"],

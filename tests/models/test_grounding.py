@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from models import grounding
 from models.pipeline import prepare
-from schemas.notes import SECTIONS, NoteFormat
+from schemas.notes import SECTIONS, NoteFormat, RiskCategory, RiskFlag
 
 TRANSCRIPT = (
     "Therapist: How has the week been?\n"
@@ -93,3 +93,136 @@ def test_guard_always_fills_every_section(sections: dict[str, str]) -> None:
     assert list(kept) == list(SECTIONS[NoteFormat.BIRP])
     assert all(text.strip() for text in kept.values())
     assert report.sentences_kept <= report.sentences_in
+
+
+# Denials: only the client's own denial of that very thing, never a denial of a scanned risk.
+RISK_TRANSCRIPT = (
+    "Therapist: Some people in your place have thoughts of ending their life. "
+    "Have you had thoughts like that?\n"
+    "Client: [pause] Not killing myself. But some mornings I wish I could just not wake up.\n"
+    "Therapist: Have you made any plan, or thought about how you would do it?\n"
+    "Client: No. I haven't planned anything.\n"
+    "Therapist: Have you ever tried to end your life, or hurt yourself?\n"
+    "Client: No. Never.\n"
+    "Therapist: Have you ever screamed during a panic attack?\n"
+    "Client: No.\n"
+    "Therapist: Has he threatened you, or does he have access to any weapons?\n"
+    "Client: No weapons.\n"
+    "Client: I still have a few beers on Wednesdays.\n"
+)
+
+
+def _flag(category: RiskCategory, severity: str = "wish_to_die") -> RiskFlag:
+    return RiskFlag(category=category, evidence="e", severity=severity)
+
+
+def test_a_denial_of_a_scanned_risk_is_removed_whatever_the_client_said() -> None:
+    flags = [_flag(RiskCategory.SUICIDAL_IDEATION)]
+    for sentence in (
+        "The client denies suicidal ideation.",
+        "She denied thoughts of killing herself.",
+        "No thoughts of ending his life were reported.",
+        "Client denies SI.",
+    ):
+        assert grounding.unsupported(sentence, RISK_TRANSCRIPT, flags) == ["risk_denial"], sentence
+    # A denial of another thing the client did deny stays; a past attempt only contradicts a
+    # flag of suicidal behaviour.
+    assert grounding.unsupported("The client denied having a plan.", RISK_TRANSCRIPT, flags) == []
+    assert grounding.unsupported("The client denied past suicide attempts.", RISK_TRANSCRIPT, flags) == []
+    history = [_flag(RiskCategory.SUICIDAL_IDEATION, "history")]
+    assert grounding.unsupported("The client denied past suicide attempts.", RISK_TRANSCRIPT, history) == [
+        "risk_denial"
+    ]
+
+
+def test_a_denial_holds_only_where_the_client_denied_that_very_thing() -> None:
+    t = RISK_TRANSCRIPT
+    # "Not killing myself" beside "not wake up": the client affirmed a wish to die.
+    assert grounding.unsupported("The client denied suicidal thoughts.", t) == ["denial"]
+    # A "no" to a question about screaming is no denial of panic attacks.
+    assert grounding.unsupported("He denied any panic attacks.", t) == ["denial"]
+    # Affirmed in the client's own words.
+    assert grounding.unsupported("The client denies drinking.", t) == ["denial"]
+    # Each thing listed must be denied.
+    assert grounding.unsupported("The client denied plans or self-harm.", t) == []
+    assert grounding.unsupported("The client denied plans or nightmares.", t) == ["denial"]
+    # A "no" to one part of a question with several.
+    assert grounding.unsupported("The client denied having access to weapons.", t) == []
+
+
+def test_a_denial_of_a_pronoun_is_not_a_symptom_denial() -> None:
+    transcript = "Client: My mum said I took the money. I told her I didn't.\n"
+    assert grounding.unsupported("Her mother accused her of taking it and she denied it.", transcript) == []
+    assert grounding.unsupported("She denied this.", transcript) == []
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("Risk for suicidality is assessed as low.", ["risk_rating"]),
+        ("The client is a low-risk drinker.", ["risk_rating"]),
+        ("Overall risk appears moderate.", ["risk_rating"]),
+        ("The client identified high-risk situations for drinking.", []),
+        ("The client described himself as a risk-taker.", []),
+    ],
+)
+def test_risk_ratings_need_the_transcript(sentence: str, expected: list[str]) -> None:
+    transcript = "Therapist: What gets in the way?\nClient: Fridays after work. I take risks at work too.\n"
+    assert grounding.unsupported(sentence, transcript) == expected
+
+
+def test_a_risk_rating_the_transcript_gives_stays() -> None:
+    transcript = "Therapist: From what you say, I'd judge the risk right now as low.\nClient: Okay.\n"
+    assert grounding.unsupported("The therapist judged current risk as low.", transcript) == []
+
+
+def test_conditional_safety_plans_need_the_transcript() -> None:
+    transcript = (
+        "Therapist: And if the thoughts get stronger, what would you do?\n"
+        "Client: I'd call my brother. Or the crisis line.\n"
+    )
+    supported = "If the thoughts get stronger, the client will call his brother or the crisis line."
+    assert grounding.unsupported(supported, transcript) == []
+    assert grounding.unsupported("A referral is made if the plan fails.", transcript) == ["safety_plan"]
+    assert grounding.unsupported("If his mood worsens he will contact his GP.", transcript) == ["safety_plan"]
+    # A conditional plan that is no safety plan is not this check's business.
+    assert grounding.unsupported("If it rains he will walk inside.", transcript) == []
+
+
+# False positives seen before.
+def test_a_weekday_in_the_plural_supports_the_singular() -> None:
+    assert grounding.unsupported("The client drinks beer on Wednesday.", RISK_TRANSCRIPT) == []
+    transcript = "Client: We meet on Friday.\n"
+    assert grounding.unsupported("They meet on Fridays.", transcript) == []
+
+
+@pytest.mark.parametrize(
+    ("transcript", "sentence"),
+    [
+        ("Client: I owe about two thousand pounds.", "The client owes 2,000 pounds."),
+        ("Client: I owe about two thousand pounds.", "The client owes 2000 pounds."),
+        ("Client: I owe 2,000 pounds.", "The client owes two thousand pounds."),
+        ("Client: I had two, then another two.", "The client had another two."),
+        ("Client: I've been sober 21 days.", "The client has been sober twenty-one days."),
+        ("Client: Four or five nights.", "The client drinks four-five nights a week."),
+        ("Client: It was in 2019.", "It started in two thousand and nineteen."),
+    ],
+)
+def test_spoken_numbers_and_digits_agree(transcript: str, sentence: str) -> None:
+    assert grounding.unsupported(sentence, transcript) == []
+
+
+def test_a_composite_number_needs_its_own_value() -> None:
+    transcript = "Client: Thirty at the platform. Five last week."
+    assert grounding.unsupported("The client had thirty-five attacks.", transcript) == ["number"]
+
+
+def test_a_quotation_the_transcript_holds_is_the_clients_own_words() -> None:
+    transcript = "Client: My neighbour calls me a silly old lady, and Mum agrees.\n"
+    quoted = 'The client said her neighbour calls her "a silly old lady, and Mum agrees."'
+    assert grounding.unsupported(quoted, transcript) == []
+    # An invented quotation is checked like any other text.
+    assert grounding.unsupported('The client called herself "an old lady from Leeds."', transcript) != []
+    # A quotation ending a sentence does not make the next word a name.
+    joined = 'He wrote "silly old lady." Belief in change is strong.'
+    assert grounding.unsupported(joined, transcript) == []

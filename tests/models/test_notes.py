@@ -18,9 +18,11 @@ from models.notes import (
     parse_json_note,
     render,
     validate,
+    with_interventions,
 )
 from models.risk import TITLES, scan
-from models.text import find_markers, word_count
+from models.sections import INTERVENTIONS_SECTION
+from models.text import Turn, find_markers, word_count
 from schemas.notes import (
     SECTIONS,
     SUMMARY_MAX_WORDS,
@@ -287,3 +289,36 @@ def test_fallback_note_is_always_valid(
     assert validate(note, risk_flags) == []
     assert SUMMARY_MIN_WORDS <= word_count(note.summary) <= SUMMARY_MAX_WORDS
     assert all(0 < word_count(text) <= 120 for text in note.sections.values())
+
+
+def test_compose_summary_draws_on_the_filler_only_when_the_sections_are_too_short() -> None:
+    sections = {"data": "Client slept badly.", "assessment": "Low mood.", "plan": "Sleep diary."}
+    assert compose_summary(sections, NoteFormat.DAP) == ""
+    filler = "The client described a week of poor sleep and low mood after the move. " * 3
+    summary = compose_summary(sections, NoteFormat.DAP, filler)
+    assert SUMMARY_MIN_WORDS <= word_count(summary) <= SUMMARY_MAX_WORDS
+    assert summary.startswith("Client slept badly. Low mood. Sleep diary.")
+    long = {"data": " ".join(["word"] * 35) + "."}
+    assert compose_summary(long, NoteFormat.DAP, filler) == compose_summary(long, NoteFormat.DAP)
+
+
+SESSION_TURNS = [
+    Turn("Therapist", "What brings you in today?"),
+    Turn("Client", "I can't sleep and I'm drinking more."),
+    Turn("Therapist", "How has the drinking been this week?"),
+    Turn("Client", "Most nights."),
+    Turn("Therapist", "It sounds like the evenings are the hardest part."),
+]
+
+
+@pytest.mark.parametrize("note_format", list(NoteFormat))
+def test_the_interventions_sentence_goes_to_the_section_that_holds_interventions(note_format) -> None:
+    sections = {key: "The client attended." for key in SECTIONS[note_format]}
+    out = with_interventions(sections, SESSION_TURNS, note_format)
+    key = INTERVENTIONS_SECTION[note_format]
+    assert out[key].startswith("The client attended. The therapist used open questions")
+    assert {k: v for k, v in out.items() if k != key} == {k: v for k, v in sections.items() if k != key}
+    # Not twice, not into an extracted section, nothing when the rules find nothing.
+    assert with_interventions(out, SESSION_TURNS, note_format) == out
+    assert with_interventions(sections, SESSION_TURNS, note_format, extracted=[key]) == sections
+    assert with_interventions(sections, SESSION_TURNS[:2], note_format) == sections

@@ -146,7 +146,8 @@ def test_one_time_budget_covers_the_retry():
     _, info = draft_note(engine, TRANSCRIPT, NoteFormat.SOAP, DraftOptions(strategy="json", timeout_s=0.3))
     assert time.monotonic() - start < 0.3
     assert info["source"] == "fallback" and info["attempts"] == 1 and "no_time_to_retry" in info["problems"]
-    _, info = draft_note(Slow(answer=lambda p, a: "{not json"), TRANSCRIPT, NoteFormat.SOAP, deadline=0.0)
+    late = Slow(answer=lambda p, a: "{not json")
+    _, info = draft_note(late, TRANSCRIPT, NoteFormat.SOAP, DraftOptions(strategy="json"), deadline=0.0)
     assert info["source"] == "fallback" and info["attempts"] == 1
 
 
@@ -179,3 +180,26 @@ def test_the_risk_opinion_is_asked_in_the_notes_batch_and_its_flags_kept():
     engine = FakeEngine(answer=answer)
     draft_note(engine, risky, NoteFormat.SOAP)
     assert len(engine.batches[0]) == len(SECTIONS[NoteFormat.SOAP])  # off by default
+
+
+def test_a_guarded_note_too_short_for_a_summary_is_still_the_models():
+    """Short, supported sections give too few words for a summary: the extractive note's summary
+    completes it, so the model's note is served rather than the fallback."""
+    short = {"Subjective": "The client feels low.", "Objective": "The client was quiet.",
+             "Assessment": "Low mood.", "Plan": "Sleep diary."}  # fmt: skip
+    engine = FakeEngine(answer=lambda p, a: short[re.search(r"Write the (\w+) section", p).group(1)])
+    _, info = draft_note(engine, TRANSCRIPT, NoteFormat.SOAP)
+    assert (info["source"], info["attempts"], info["problems"]) == ("model", 1, [])
+
+
+def test_finalize_adds_the_interventions_sentence_after_the_guard():
+    transcript = (
+        "Therapist: What brings you in today?\nClient: I can't sleep.\n"
+        "Therapist: How has the week been?\nClient: Long.\n"
+    )
+    engine = FakeEngine(answer=lambda p, a: GOOD_SECTION)
+    note, problems, report = finalize(prepare(transcript), _draft(engine, transcript, NoteFormat.BIRP))
+    assert problems == []
+    assert "The therapist used open questions." in note.sections["intervention"]
+    assert "open questions" not in note.sections["response"]
+    assert report is not None and report["sentences_kept"] <= report["sentences_in"]
