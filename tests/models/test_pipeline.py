@@ -63,11 +63,12 @@ def test_training_and_serving_prompts_are_identical(transcript, note_format, dat
     assert example["completion"] == "Target." + engine.profile.assistant_suffix
 
 
-def test_long_transcripts_are_condensed_by_map_reduce_in_one_batch():
+def test_long_transcripts_are_condensed_by_map_reduce_one_part_after_another():
     engine = FakeEngine(n_ctx=1200, answer=lambda p, a: "Part summary: low mood, poor sleep.")
     result = _draft(engine, LONG, options=DraftOptions(section_max_tokens=100))
-    map_step, sections = engine.batches
-    assert len(map_step) >= 2 and result.chunks == len(map_step)
+    *parts, sections = engine.batches
+    assert len(parts) >= 2 and result.chunks == len(parts) and all(len(b) == 1 for b in parts)
+    map_step = [p for b in parts for p in b]
     assert all(p.startswith(section_prompt(engine.profile, "", PARTIAL)[:20]) for p in map_step)
     assert not result.truncated
     assert "sentence number 399" in map_step[-1] and "sentence number 399" not in " ".join(sections)
