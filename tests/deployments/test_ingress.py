@@ -10,15 +10,19 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
 import httpx
 import pytest
+from ray.exceptions import RayActorError
+from ray.serve._private.common import DeploymentID
+from ray.serve.exceptions import DeploymentUnavailableError
 from sqlalchemy import text
 
-from deployments import auth, ingress
+from deployments import auth, db, ingress
 from deployments.preprocessor import Preprocessor
 from deployments.writer import NoteWriter
 from schemas.api import NoteResponse
@@ -117,6 +121,8 @@ def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         keys=keys,
         engine=instance.engine,
         generator=generator,
+        ingress=instance,
+        writer=writer,
         seen=seen,
         path=tmp_path / "notes.db",
     )
@@ -130,6 +136,12 @@ def _assert_error(response: httpx.Response, status: int, code: str) -> None:
     assert set(body) == {"code", "message", "request_id"} and body["code"] == code, body
     assert body["request_id"] == response.headers["X-Request-ID"]
     assert SENTINEL not in response.text
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def _service_logs(caplog: pytest.LogCaptureFixture) -> str:
@@ -321,3 +333,83 @@ def test_the_openapi_schema_shows_the_request_bodies(service) -> None:
     ]
     assert "requestBody" in schema["paths"]["/v1/sessions/{session_id}/notes"]["put"]
     assert "$ref" not in json.dumps(schema["paths"]["/v1/sessions"]["post"])
+
+
+def test_model_and_time_failures_answer_503_with_retry_after(
+    service, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A dead NoteGenerator replica, a NoteGenerator that failed to deploy, and a note that runs
+    past request_timeout_s: each its own 503 code, with Retry-After, audited, leaking nothing."""
+    caplog.set_level(logging.DEBUG)
+    failures = [
+        (RayActorError(error_msg=f"replica died decoding {SENTINEL}"), "model_unavailable"),
+        (
+            DeploymentUnavailableError(DeploymentID(name="NoteGenerator", app_name="notes")),
+            "model_unavailable",
+        ),
+    ]
+
+    async def scenario() -> None:
+        for error, code in failures:
+            service.generator.error = error
+            response = await service.a.post("/v1/summarize", json={"transcript": TRANSCRIPT})
+            _assert_error(response, 503, code)
+            assert response.headers["Retry-After"] == "5"
+        service.generator.error = None
+        service.generator.delay_s, service.ingress.request_timeout_s = 1.0, 0.2
+        created = await service.a.post("/v1/sessions", json={"transcript": TRANSCRIPT})
+        generate = f"/v1/sessions/{created.json()['id']}/generate-notes"
+        for path, body in (("/v1/summarize", {"transcript": TRANSCRIPT}), (generate, {})):
+            response = await service.a.post(path, json=body)
+            _assert_error(response, 503, "generation_timeout")
+            assert response.headers["Retry-After"] == "5"
+
+    _run(scenario())
+    with service.engine.connect() as connection:
+        codes = connection.execute(text("SELECT code FROM audit_events WHERE status = 503")).scalars().all()
+    assert codes == ["model_unavailable"] * 2 + ["generation_timeout"] * 2
+    assert SENTINEL not in _service_logs(caplog)
+
+
+def test_a_dead_database_answers_503_and_health_reports_what_is_down(
+    service, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The database server gone (nothing listens on its port). Only the NoteWriter's: /health is
+    degraded and says so. The Ingress's too: nothing can be audited, so every answer, /health's
+    included, is 503 database_unavailable."""
+    caplog.set_level(logging.DEBUG)
+    healthy = _run(service.anonymous.get("/health"))
+    assert healthy.status_code == 200 and healthy.json()["status"] == "ok", healthy.text
+
+    service.generator.model_info = lambda: {"model": "fake", "engine": {"ok": False}}
+    stalled = _run(service.anonymous.get("/health"))
+    assert stalled.status_code == 503 and stalled.json()["status"] == "degraded"
+    assert stalled.json()["database"] is True
+    del service.generator.model_info
+
+    live = (service.ingress.engine, service.writer.engine)
+    dead = db.make_engine(f"postgresql://postgres@127.0.0.1:{_free_port()}/notes?connect_timeout=2")
+    try:
+        service.writer.engine = dead
+        health = _run(service.anonymous.get("/health"))
+        assert health.status_code == 503, health.text
+        assert health.json()["status"] == "degraded" and health.json()["database"] is False
+        assert health.json()["model"]["model"] == "fake"
+        created = _run(service.a.post("/v1/sessions", json={"transcript": TRANSCRIPT}))
+        _assert_error(created, 503, "database_unavailable")
+
+        service.ingress.engine = dead
+        for method, path, body in [
+            ("GET", "/health", None),
+            ("POST", "/v1/summarize", {"transcript": TRANSCRIPT}),
+            ("POST", "/v1/sessions", {"transcript": TRANSCRIPT}),
+            ("GET", "/v1/sessions", None),
+        ]:
+            response = _run(service.a.request(method, path, json=body))
+            _assert_error(response, 503, "database_unavailable")
+            assert response.headers["Retry-After"] == "5"
+    finally:
+        service.ingress.engine, service.writer.engine = live
+        dead.dispose()
+    assert _run(service.anonymous.get("/health")).status_code == 200
+    assert SENTINEL not in _service_logs(caplog)

@@ -1,20 +1,26 @@
 """The real application: serve_config.yaml deployed on Ray Serve with the real GGUF, a real
-database, spoken to over HTTP on loopback."""
+database, spoken to over HTTP on loopback. Beside it, three variants of the same application
+whose generation always runs past its limit (`limited`, `strict`) or whose model file is missing
+(`faults`, on a database of its own that a test then breaks)."""
 
 from __future__ import annotations
 
 import concurrent.futures
 import ipaddress
+import json
 import os
 import socket
 import time
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import psutil
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 pytestmark = pytest.mark.serve
 
@@ -31,6 +37,8 @@ TRANSCRIPT = (
     "for Thursday. Please practise the breathing exercise daily.\n"
 )
 SOAP = ["subjective", "objective", "assessment", "plan"]
+#: Realistic sessions (about 1,500 tokens each) that the v2 adapter writes valid notes for.
+DEV_SESSIONS = sorted((ROOT / "tests" / "data" / "therapy" / "dev").glob("*.json"))
 
 
 def _free_port() -> int:
@@ -69,7 +77,17 @@ def _api_key(database_url: str) -> str:
     return key
 
 
-def _config(port: int, database_url: str) -> dict:
+def _variant(main: dict, name: str, generator_cpus: float) -> dict:
+    """A copy of the main application under /<name>; its NoteGenerator reserves `generator_cpus`."""
+    variant = yaml.safe_load(yaml.safe_dump(main))
+    variant.update(name=name, route_prefix=f"/{name}")
+    for deployment in variant["deployments"]:
+        if deployment["name"] == "NoteGenerator":
+            deployment["ray_actor_options"] = {"num_cpus": generator_cpus}
+    return variant
+
+
+def _config(port: int, database_url: str, faults_database_url: str) -> dict:
     config = yaml.safe_load((ROOT / "serve_config.yaml").read_text())
     config["http_options"] = {"host": "127.0.0.1", "port": port}
     main = config["applications"][0]
@@ -83,11 +101,39 @@ def _config(port: int, database_url: str) -> dict:
         if deployment["name"] == "NoteGenerator":
             deployment["max_queued_requests"] = 1
     config["applications"].append(limited)
+    # Less time than the NoteGenerator keeps back for the fallback note: every note times out.
+    strict = _variant(main, "strict", generator_cpus=0.1)
+    strict["args"]["request_timeout_s"] = 1.0
+    strict["args"]["engine"]["kv_tokens"] = 4096
+    # A model file that is not there: the NoteGenerator never starts (DEPLOY_FAILED), the Ingress does.
+    faults = _variant(main, "faults", generator_cpus=0.1)
+    faults["args"].update(model="/nonexistent/missing-model.gguf", database_url=faults_database_url)
+    config["applications"] += [strict, faults]
     return config
 
 
+def _started(status: dict, name: str) -> bool:
+    """Whether application `name` is up: RUNNING, or for `faults` its Ingress healthy and its
+    NoteGenerator given up on."""
+    app = status.get(name)
+    if app is None:
+        return False
+    if name != "faults":
+        assert app.status != "DEPLOY_FAILED", status
+        return app.status == "RUNNING"
+    deployments = app.deployments
+    return (
+        "Ingress" in deployments
+        and deployments["Ingress"].status == "HEALTHY"
+        and deployments.get("NoteGenerator") is not None
+        and deployments["NoteGenerator"].status == "DEPLOY_FAILED"
+    )
+
+
 @pytest.fixture(scope="module")
-def service(ray_instance, tmp_path_factory):
+def served(ray_instance, tmp_path_factory):
+    """The running applications: `http` (a client with the main application's key), and the
+    `faults` application's database file and key."""
     from ray import serve
     from ray.serve._private.api import serve_start
     from ray.serve.schema import ServeDeploySchema
@@ -98,22 +144,29 @@ def service(ray_instance, tmp_path_factory):
         _reset_postgres(database_url)
     port = _free_port()
     key = _api_key(database_url)
-    config = ServeDeploySchema.model_validate(_config(port, database_url))
+    faults_database = tmp / "faults" / "notes.db"
+    faults_key = _api_key(f"sqlite:///{faults_database}")
+    config = ServeDeploySchema.model_validate(_config(port, database_url, f"sqlite:///{faults_database}"))
     client = serve_start(http_options=config.http_options.model_dump(), proxy_location=config.proxy_location)
     client.deploy_apps(config, _blocking=False)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         status = serve.status().applications
-        if all(status.get(a.name) and status[a.name].status == "RUNNING" for a in config.applications):
+        if all(_started(status, a.name) for a in config.applications):
             break
-        assert not any(s.status == "DEPLOY_FAILED" for s in status.values()), status
         time.sleep(1)
     else:
         pytest.fail(f"the application did not start: {serve.status()}")
     with httpx.Client(base_url=base, timeout=180, headers={"Authorization": f"Bearer {key}"}) as http:
-        yield http
+        yield SimpleNamespace(http=http, faults_database=faults_database, faults_key=faults_key)
     serve.shutdown()
+
+
+@pytest.fixture(scope="module")
+def service(served) -> httpx.Client:
+    """A client of the main application, with its key."""
+    return served.http
 
 
 def _assert_error(response: httpx.Response, status: int, code: str) -> None:
@@ -257,6 +310,109 @@ def test_full_queue_answers_503_with_retry_after(service):
     rejected = next(r for r in responses if r.status_code == 503)
     _assert_error(rejected, 503, "queue_full")
     assert rejected.headers["Retry-After"]
+
+
+def test_health_names_the_published_adapter(service):
+    from models.resolve import resolve_model
+
+    published = resolve_model("gemma3-270m-notes:latest")
+    assert published.lora_sha256, "the published model has no adapter"
+    model = service.get("/health").json()["model"]
+    assert (model["model"], model["model_version"]) == (published.name, published.version)
+    assert (model["sha256"], model["lora_sha256"]) == (published.sha256, published.lora_sha256)
+
+
+@pytest.fixture(scope="module")
+def local_generation():
+    """An engine and draft options built in this process from the main application's args, as the
+    NoteGenerator builds its own."""
+    from deployments.app import AppArgs
+    from models.engine import EngineConfig, NoteEngine
+    from models.pipeline import DraftOptions
+    from models.resolve import resolve_model
+
+    args = AppArgs.model_validate(_config(0, "sqlite://", "sqlite://")["applications"][0]["args"])
+    model = resolve_model(args.model, profile=args.profile)
+    engine = NoteEngine(
+        EngineConfig(
+            model_path=str(model.path),
+            lora_path=str(model.lora_path) if model.lora_path else None,
+            profile=model.profile,
+            **args.engine.model_dump(),
+        )
+    )
+    yield engine, DraftOptions(**args.draft.model_dump())
+    engine.close()
+
+
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(session=st.sampled_from(DEV_SESSIONS), note_format=st.sampled_from(["SOAP", "DAP", "BIRP"]))
+def test_the_service_serves_the_adapters_note_that_draft_note_writes(
+    service, local_generation, session, note_format
+):
+    """A realistic session: the service answers the model's own note (not the fallback), and it is
+    the note `draft_note` writes here on an engine of the same configuration (greedy decoding on an
+    idle engine is deterministic), so nothing between HTTP and the pipeline changes it."""
+    from models.pipeline import draft_note
+    from schemas.notes import NoteFormat
+
+    transcript = json.loads(session.read_text())["transcript"]
+    response = service.post("/v1/summarize", json={"transcript": transcript, "note_format": note_format})
+    assert response.status_code == 200, response.text
+    served = response.json()
+    assert served["metadata"]["source"] == "model", (session.name, served["metadata"])
+    engine, options = local_generation
+    note, info = draft_note(engine, transcript, NoteFormat(note_format), options)
+    assert info["source"] == "model" and not info["problems"]
+    assert served["note"] == note.model_dump(mode="json"), session.name
+
+
+def test_a_note_past_the_request_timeout_answers_503_generation_timeout(service):
+    created = service.post("/strict/v1/sessions", json={"transcript": TRANSCRIPT})
+    assert created.status_code == 201, created.text
+    for path, body in [
+        ("/strict/v1/summarize", {"transcript": TRANSCRIPT}),
+        (f"/strict/v1/sessions/{created.json()['id']}/generate-notes", {}),
+    ]:
+        response = service.post(path, json=body)
+        _assert_error(response, 503, "generation_timeout")
+        assert response.headers["Retry-After"] == "5"
+    assert service.get(f"/strict/v1/sessions/{created.json()['id']}").json()["note"] is None
+
+
+def test_a_model_that_did_not_load_answers_503_model_unavailable(served):
+    http, key = served.http, {"Authorization": f"Bearer {served.faults_key}"}
+    health = http.get("/faults/health")
+    assert health.status_code == 503, health.text
+    body = health.json()
+    assert body["status"] == "degraded" and body["model"] is None and body["database"] is True
+    assert "RUNNING" not in body["replicas"]["NoteGenerator"]
+    response = http.post("/faults/v1/summarize", json={"transcript": TRANSCRIPT}, headers=key)
+    _assert_error(response, 503, "model_unavailable")
+    assert response.headers["Retry-After"] == "5"
+    created = http.post("/faults/v1/sessions", json={"transcript": TRANSCRIPT}, headers=key)
+    assert created.status_code == 201, created.text  # storing a session needs no model
+    generated = http.post(f"/faults/v1/sessions/{created.json()['id']}/generate-notes", json={}, headers=key)
+    _assert_error(generated, 503, "model_unavailable")
+
+
+def test_a_broken_database_answers_503_database_unavailable(served):
+    """The faults application's SQLite files overwritten in place (the replicas' open connections
+    see it): no request can be audited, so every answer, /health's too, is database_unavailable."""
+    http, key = served.http, {"Authorization": f"Bearer {served.faults_key}"}
+    assert http.get("/faults/v1/sessions", headers=key).status_code == 200
+    for path in served.faults_database.parent.glob(served.faults_database.name + "*"):
+        with path.open("r+b") as f:
+            f.write(b"\xff" * max(path.stat().st_size, 4096))
+    for method, path, body in [
+        ("GET", "/faults/health", None),
+        ("GET", "/faults/v1/sessions", None),
+        ("POST", "/faults/v1/sessions", {"transcript": TRANSCRIPT}),
+        ("POST", "/faults/v1/summarize", {"transcript": TRANSCRIPT}),
+    ]:
+        response = http.request(method, path, json=body, headers=key)
+        _assert_error(response, 503, "database_unavailable")
+        assert response.headers["Retry-After"] == "5"
 
 
 def test_no_connection_leaves_loopback_during_a_request(service):
