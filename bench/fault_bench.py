@@ -181,13 +181,15 @@ def start_service(tmp: Path, port: int, url: str) -> None:
 def generator_replica() -> tuple[int | None, dict]:
     """The pid of the notes application's running NoteGenerator replica, and its replica states."""
     from ray import serve
-    from ray.util.state import list_actors
 
     states = dict(serve.status().applications["notes"].deployments["NoteGenerator"].replica_states)
-    actors = list_actors(
-        filters=[("class_name", "=", "ServeReplica:notes:NoteGenerator"), ("state", "=", "ALIVE")]
-    )
-    return (actors[0].pid if actors else None), states
+    # Ray names a replica's process by its actor ("ray::ServeReplica:<app>:<deployment>"); the
+    # state API would need the dashboard, which this Ray runs without.
+    for proc in psutil.process_iter(["cmdline", "status"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if cmdline.startswith("ray::ServeReplica:notes:NoteGenerator") and proc.info["status"] != "zombie":
+            return proc.pid, states
+    return None, states
 
 
 def generator_kill(http: httpx.Client, url: str, kills: int) -> Row:
@@ -373,6 +375,14 @@ def schemathesis(base: str, key: str, examples: int, tmp: Path) -> Row:
     )
 
 
+class _Rows(list[Row]):
+    """The table's rows; each is also printed to stderr as soon as its part ends."""
+
+    def append(self, row: Row) -> None:
+        print(" | ".join(row), file=sys.stderr, flush=True)
+        super().append(row)
+
+
 def _ok(ok: bool) -> str:
     return "pass" if ok else "FAIL"
 
@@ -400,7 +410,7 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="fb", dir="/tmp"))
     url = f"sqlite:///{tmp / 'notes.db'}"
-    rows: list[Row] = []
+    rows = _Rows()
     if "writer-kill" in parts:
         rows.append(writer_kill(f"sqlite:///{tmp / 'writer.db'}", writer_kills))
         if args.postgres_url:
@@ -423,6 +433,10 @@ def main() -> None:
                 rows.append(soak(http, url, soak_key, soak_s, clients=4))
             if "generator-kill" in parts:
                 rows.append(generator_kill(http, url, generator_kills))
+    print_table(rows)
+
+
+def print_table(rows: list[Row]) -> None:
     widths = [max(len(r[i]) for r in [("part", "load", "result", "ok"), *rows]) for i in range(4)]
     print()
     for row in [("part", "load", "result", "ok"), tuple("-" * w for w in widths), *rows]:
