@@ -97,7 +97,8 @@ class GroundingCounts(BaseModel):
     removed: dict[str, int] = Field(
         default_factory=dict,
         description="Sentences removed per reason: register, age, number, date, medication, name, "
-        "demographic, denial, duplicate, loop.",
+        "demographic, risk_denial (a denial of a risk the scan found), denial, risk_rating, "
+        "safety_plan, duplicate, loop.",
     )
     extracted_sections: list[str] = Field(
         default_factory=list, description="Sections left empty by the guard and filled extractively."
