@@ -67,11 +67,8 @@ def main() -> None:
     args = parser.parse_args()
     base_env = {k: v for k, v in os.environ.items() if k != cpu.LIB_PATH_VAR}
     results = {"baseline": run({**base_env, "PSYNOTE_LLAMA_VARIANT": "baseline"}, args.runs)}
-    flags = cpu.cpu_flags() or set()
-    for name, features in cpu.VARIANTS.items():
-        folder = cpu.VARIANTS_DIR / name
-        if (folder / "libllama.so").is_file() and cpu.required_flags(features) <= flags:
-            results[name] = run({**base_env, cpu.LIB_PATH_VAR: str(folder)}, args.runs)
+    for name, folder in cpu.runnable_variants().items():
+        results[name] = run({**base_env, cpu.LIB_PATH_VAR: str(folder)}, args.runs)
     base = results["baseline"]
     ratios = {
         f"{name}_over_baseline_{k}": round(r[k] / base[k], 3)

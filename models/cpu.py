@@ -108,18 +108,25 @@ def required_flags(features: tuple[str, ...] | list[str]) -> set[str]:
     return flags
 
 
-def choose_variant(cpuinfo: Path = Path("/proc/cpuinfo"), variants_dir: Path = VARIANTS_DIR) -> Path | None:
-    """The library folder of the best installed variant this CPU can run, or None (baseline)."""
+def runnable_variants(
+    cpuinfo: Path = Path("/proc/cpuinfo"), variants_dir: Path = VARIANTS_DIR
+) -> dict[str, Path]:
+    """The installed variants this CPU can run, best first: name -> library folder."""
     if platform.machine().lower() not in ("x86_64", "amd64"):
-        return None
+        return {}
     flags = cpu_flags(cpuinfo)
     if flags is None:
-        return None
-    for name, features in VARIANTS.items():
-        folder = variants_dir / name
-        if (folder / "libllama.so").is_file() and required_flags(features) <= flags:
-            return folder
-    return None
+        return {}
+    return {
+        name: variants_dir / name
+        for name, features in VARIANTS.items()
+        if (variants_dir / name / "libllama.so").is_file() and required_flags(features) <= flags
+    }
+
+
+def choose_variant(cpuinfo: Path = Path("/proc/cpuinfo"), variants_dir: Path = VARIANTS_DIR) -> Path | None:
+    """The library folder of the best installed variant this CPU can run, or None (baseline)."""
+    return next(iter(runnable_variants(cpuinfo, variants_dir).values()), None)
 
 
 def select_library() -> str | None:
