@@ -34,6 +34,11 @@ class EngineArgs(BaseModel):
         default=True,
         description="Decode all sequences of all requests in one batch; false: one at a time, as before.",
     )
+    flash_attn: bool = Field(
+        default=True,
+        description="llama.cpp's flash attention: a sequence's attention skips the other sequences' "
+        "KV cells, so requests decode well together; false: the plain attention.",
+    )
     n_threads: int = Field(default=2, ge=1, description="CPU threads llama.cpp uses per replica.")
     n_batch: int = Field(default=512, ge=8, description="Tokens evaluated per step (prompts and decoding).")
     seed: int = Field(default=0, description="Decoding seed (greedy decoding ignores it; retries use it).")
@@ -82,6 +87,13 @@ class AppArgs(BaseModel):
         gt=0,
         description="Time a note request may take, queue, generation and retry included; then 503.",
     )
+    max_pending_notes: int | None = Field(
+        default=None,
+        ge=1,
+        description="Note requests one Ingress replica lets into the graph at once; past it 503 "
+        "queue_full at once, before any work. Set it to what the NoteGenerators hold: "
+        "max_ongoing_requests * max_replicas + max_queued_requests. null: only their queue bounds.",
+    )
     engine: EngineArgs = Field(default_factory=EngineArgs)
     draft: DraftArgs = Field(default_factory=DraftArgs)
 
@@ -102,5 +114,11 @@ def build_app(args: dict) -> Application:
     writer = NoteWriter.bind(database_url)
     preprocessor = Preprocessor.bind(parsed.max_transcript_chars)
     return Ingress.bind(
-        preprocessor, generator, writer, parsed.max_body_bytes, parsed.request_timeout_s, database_url
+        preprocessor,
+        generator,
+        writer,
+        parsed.max_body_bytes,
+        parsed.request_timeout_s,
+        database_url,
+        parsed.max_pending_notes,
     )

@@ -263,10 +263,17 @@ class Ingress:
         max_body_bytes: int,
         request_timeout_s: float,
         database_url: str,
+        max_pending_notes: int | None = None,
     ) -> None:
         self.preprocessor, self.generator, self.writer = preprocessor, generator, writer
         self.max_body_bytes = max_body_bytes
         self.request_timeout_s = request_timeout_s
+        # Admission: note requests this replica has let through to the graph and not yet answered.
+        # Past the limit a request gets 503 queue_full at once, before preprocessing, instead of
+        # after a round trip to the Preprocessor and to the NoteGenerator's full queue (a burst's
+        # last refusals came after ~1 s that way). The generator's own queue limit still holds.
+        self.max_pending_notes = max_pending_notes
+        self.pending_notes = 0
         # Keys, the audit and idempotency records; the NoteWriter owns sessions and notes.
         self.engine = db.make_engine(database_url)
         db.migrate(self.engine)
@@ -311,19 +318,25 @@ class Ingress:
         clinic_id: int | None = None,
     ) -> dict:
         deadline = time.time() + self.request_timeout_s  # one budget: queue, draft, retry, fallback
-        prepared = await self.preprocessor.process.remote(transcript)
+        if self.max_pending_notes is not None and self.pending_notes >= self.max_pending_notes:
+            raise QueueFull()
+        self.pending_notes += 1  # the event loop is this replica's one thread: no lock needed
         try:
-            drafted = await asyncio.wait_for(
-                self.generator.generate.remote(prepared, note_format, deadline),
-                timeout=deadline - time.time(),
-            )
-        except BackPressureError as e:
-            raise QueueFull() from e
-        except TimeoutError as e:
-            raise GenerationTimeout() from e
-        except (DeploymentUnavailableError, RayActorError) as e:
-            raise ModelUnavailable() from e
-        result = await self.writer.write.remote(drafted, session_id, force, clinic_id=clinic_id)
+            prepared = await self.preprocessor.process.remote(transcript)
+            try:
+                drafted = await asyncio.wait_for(
+                    self.generator.generate.remote(prepared, note_format, deadline),
+                    timeout=deadline - time.time(),
+                )
+            except BackPressureError as e:
+                raise QueueFull() from e
+            except TimeoutError as e:
+                raise GenerationTimeout() from e
+            except (DeploymentUnavailableError, RayActorError) as e:
+                raise ModelUnavailable() from e
+            result = await self.writer.write.remote(drafted, session_id, force, clinic_id=clinic_id)
+        finally:
+            self.pending_notes -= 1
         return result.model_dump(mode="json")
 
     @app.post("/v1/summarize", openapi_extra=_body(SummarizeRequest))

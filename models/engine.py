@@ -55,7 +55,10 @@ class EngineConfig:
     seed: int = 0
     repeat_penalty: float = 1.1
     batching: bool = True
-    flash_attn: bool = False
+    #: llama.cpp's flash attention. On the CPU its kernel skips the KV cells a token's mask hides,
+    #: so in the unified cache a sequence no longer pays for the other sequences' cells: notes
+    #: decoded together, and each note alone, are faster (bench/serve_bench.py; serve_config.yaml).
+    flash_attn: bool = True
     swa_full: bool = False
 
 

@@ -371,6 +371,47 @@ def test_model_and_time_failures_answer_503_with_retry_after(
     assert SENTINEL not in _service_logs(caplog)
 
 
+def test_past_max_pending_notes_the_ingress_refuses_at_once_and_counts_down_again(service) -> None:
+    """With the graph full (max_pending_notes note requests in it) a note request gets 503
+    queue_full at once, before preprocessing, audited; once those are answered the count is back
+    to 0 (errors included), so later requests pass."""
+    service.ingress.max_pending_notes = 2
+    service.generator.delay_s = 0.5
+    calls = 0
+    process = service.ingress.preprocessor.process.remote
+
+    async def counting(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        return await process(*args, **kwargs)
+
+    service.ingress.preprocessor.process = SimpleNamespace(remote=counting)
+
+    async def scenario() -> None:
+        first = [
+            asyncio.create_task(service.a.post("/v1/summarize", json={"transcript": TRANSCRIPT}))
+            for _ in range(2)
+        ]
+        await asyncio.sleep(0.2)
+        start = asyncio.get_running_loop().time()
+        refused = await service.b.post("/v1/summarize", json={"transcript": TRANSCRIPT})
+        assert asyncio.get_running_loop().time() - start < 0.4  # not after the 0.5 s generations
+        _assert_error(refused, 503, "queue_full")
+        assert refused.headers["Retry-After"]
+        assert [r.status_code for r in await asyncio.gather(*first)] == [200, 200]
+        assert service.ingress.pending_notes == 0 and calls == 2
+        service.generator.delay_s, service.generator.error = 0.0, RuntimeError("down")
+        _assert_error(await service.a.post("/v1/summarize", json={"transcript": TRANSCRIPT}), 500, "internal_error")
+        service.generator.error = None
+        assert service.ingress.pending_notes == 0
+        assert (await service.a.post("/v1/summarize", json={"transcript": TRANSCRIPT})).status_code == 200
+
+    _run(scenario())
+    with service.engine.connect() as connection:
+        codes = connection.execute(text("SELECT code FROM audit_events WHERE status = 503")).scalars().all()
+    assert codes == ["queue_full"]
+
+
 def test_a_dead_database_answers_503_and_health_reports_what_is_down(
     service, caplog: pytest.LogCaptureFixture
 ) -> None:
