@@ -7,6 +7,7 @@ JSON lines.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator
 from datetime import datetime
@@ -31,8 +32,7 @@ def outcome_of(status: int) -> str:
     return "rejected" if status < 500 else "failed"
 
 
-def record(
-    engine: Engine,
+def event(
     *,
     action: str,
     status: int,
@@ -41,9 +41,9 @@ def record(
     key_id: int | None = None,
     session_id: int | None = None,
     code: str | None = None,
-) -> None:
-    """Append one event."""
-    event = AuditEvent(
+) -> AuditEvent:
+    """One event, not yet stored."""
+    return AuditEvent(
         action=action,
         status=status,
         outcome=outcome_of(status),
@@ -53,8 +53,59 @@ def record(
         session_id=session_id,
         code=code,
     )
+
+
+def record_many(engine: Engine, events: list[AuditEvent]) -> None:
+    """Append `events` in one transaction: all of them are stored, or none."""
     with transaction(engine, write=True) as session:
-        session.add(event)
+        session.add_all(events)
+
+
+def record(engine: Engine, **fields) -> None:
+    """Append one event (see `event` for its fields)."""
+    record_many(engine, [event(**fields)])
+
+
+class GroupCommit:
+    """The audit rows of one process's requests, written by one writer, many per transaction.
+
+    Each request awaits the commit of the transaction that holds its row (so an answer is given
+    only once it is audited), but rows that arrive while a transaction commits wait for the next
+    one together. A burst of requests then costs a few commits instead of one each, and the
+    process's threads never contend for SQLite's write lock (whose busy handler sleeps up to
+    100 ms a try): 80 requests refused at once took up to 1.3 s to answer with one transaction
+    per request, most of it in those commits (py-spy over the Ingress replica, 2026-12-04).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._waiting: list[tuple[AuditEvent, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def record(self, **fields) -> None:
+        """Append one event (see `event`); returns once it is committed, raises if that failed."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((event(**fields), done))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write())
+        await done
+
+    async def _write(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                try:
+                    await asyncio.to_thread(record_many, self.engine, [e for e, _ in batch])
+                except Exception as e:  # every request of the failed transaction learns it
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_exception(e)
+                else:
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_result(None)
+        finally:
+            self._writer = None
 
 
 def export(engine: Engine, since: datetime | None = None) -> Iterator[dict]:

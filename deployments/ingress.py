@@ -130,9 +130,7 @@ async def guard(request: Request, call_next):
         logger.error("unexpected error", extra={"request_id": request_id, "error": type(e).__name__})
         response = _error(InternalError(), request)
     try:
-        await asyncio.to_thread(
-            audit.record,
-            engine,
+        await _servable().audit.record(
             action=getattr(request.state, "action", action),
             status=response.status_code,
             request_id=request_id,
@@ -277,6 +275,7 @@ class Ingress:
         # Keys, the audit and idempotency records; the NoteWriter owns sessions and notes.
         self.engine = db.make_engine(database_url)
         db.migrate(self.engine)
+        self.audit = audit.GroupCommit(self.engine)
 
     async def _once(self, request: Request, run: Callable[[], Awaitable[Response]]) -> Response:
         """Run a POST once per Idempotency-Key: a replay gets the first answer (see idempotency.py)."""

@@ -206,6 +206,50 @@ def test_the_audit_is_append_only(engine: Engine) -> None:
     assert list(audit.export(engine, since=utcnow() + timedelta(minutes=1))) == []
 
 
+def test_group_commit_stores_every_event_of_a_burst_in_few_transactions(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """80 requests audited at once: every row stored, each caller released only after its commit,
+    far fewer transactions than rows; a failed transaction fails each of its callers."""
+    import asyncio
+
+    batches: list[int] = []
+    real = audit.record_many
+
+    def counting(engine_: Engine, events: list) -> None:
+        batches.append(len(events))
+        real(engine_, events)
+
+    monkeypatch.setattr(audit, "record_many", counting)
+    group = audit.GroupCommit(engine)
+
+    async def burst() -> None:
+        await asyncio.gather(
+            *(
+                group.record(action="note.summarize", status=503, request_id=f"b{i}", code="queue_full")
+                for i in range(80)
+            )
+        )
+
+    asyncio.run(burst())
+    events = [e for e in audit.export(engine) if e["request_id"].startswith("b")]
+    assert sorted(e["request_id"] for e in events) == sorted(f"b{i}" for i in range(80))
+    assert sum(batches) == 80 and len(batches) < 10, batches
+
+    def failing(engine_: Engine, events: list) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(audit, "record_many", failing)
+
+    async def doomed() -> list:
+        return await asyncio.gather(
+            *(group.record(action="x", status=200, request_id=f"f{i}") for i in range(3)),
+            return_exceptions=True,
+        )
+
+    assert [type(r) for r in asyncio.run(doomed())] == [RuntimeError] * 3
+
+
 # Idempotency
 
 

@@ -401,7 +401,8 @@ def test_past_max_pending_notes_the_ingress_refuses_at_once_and_counts_down_agai
         assert [r.status_code for r in await asyncio.gather(*first)] == [200, 200]
         assert service.ingress.pending_notes == 0 and calls == 2
         service.generator.delay_s, service.generator.error = 0.0, RuntimeError("down")
-        _assert_error(await service.a.post("/v1/summarize", json={"transcript": TRANSCRIPT}), 500, "internal_error")
+        failed = await service.a.post("/v1/summarize", json={"transcript": TRANSCRIPT})
+        _assert_error(failed, 500, "internal_error")
         service.generator.error = None
         assert service.ingress.pending_notes == 0
         assert (await service.a.post("/v1/summarize", json={"transcript": TRANSCRIPT})).status_code == 200
@@ -439,7 +440,7 @@ def test_a_dead_database_answers_503_and_health_reports_what_is_down(
         created = _run(service.a.post("/v1/sessions", json={"transcript": TRANSCRIPT}))
         _assert_error(created, 503, "database_unavailable")
 
-        service.ingress.engine = dead
+        service.ingress.engine = service.ingress.audit.engine = dead
         for method, path, body in [
             ("GET", "/health", None),
             ("POST", "/v1/summarize", {"transcript": TRANSCRIPT}),
@@ -451,6 +452,7 @@ def test_a_dead_database_answers_503_and_health_reports_what_is_down(
             assert response.headers["Retry-After"] == "5"
     finally:
         service.ingress.engine, service.writer.engine = live
+        service.ingress.audit.engine = live[0]
         dead.dispose()
     assert _run(service.anonymous.get("/health")).status_code == 200
     assert SENTINEL not in _service_logs(caplog)
