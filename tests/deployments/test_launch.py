@@ -55,10 +55,15 @@ def test_launch_serves_the_config_without_the_dashboard_and_stops_on_sigterm(tmp
         health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=30)
         assert health.status_code == 200, health.text
         assert health.json()["status"] == "ok"
-        # No process of this Ray serves the dashboard (Ray keeps its API server, without the UI).
+        # No dashboard (neither its UI nor its API server), no autoscaler monitor, no log monitor:
+        # this Ray runs its GCS, raylet and agents, Serve and the application's replicas.
         tree = [proc.pid, *(c.pid for c in psutil.Process(proc.pid).children(recursive=True))]
         commands = [" ".join(psutil.Process(p).cmdline()) for p in tree if psutil.pid_exists(p)]
-        assert not any("dashboard.py" in c and "--disable-frontend" not in c for c in commands), commands
+        for daemon in ("dashboard/dashboard.py", "autoscaler/_private/monitor.py", "log_monitor.py"):
+            assert not any(daemon in c for c in commands), (daemon, commands)
+        assert any("gcs_server" in c for c in commands) and any("raylet" in c for c in commands), commands
+        for replica in ("Ingress", "Preprocessor", "NoteGenerator", "NoteWriter"):
+            assert any(c.startswith(f"ray::ServeReplica:notes:{replica}") for c in commands), commands
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
