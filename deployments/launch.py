@@ -6,7 +6,8 @@ It does what `serve run serve_config.yaml` does (start a local Ray, start Serve 
 HTTP options, deploy its applications) but starts Ray without its dashboard, which `serve run`
 always starts (a web UI and its workers: about 0.5 GiB and seconds at start-up that a clinic's
 backend never uses), and without the dashboard's API server, the autoscaler's monitor and the log
-monitor (`lean_head`: 1,455 against 1,620 MiB PSS for the idle service, 2026-12-04). It waits until every application is RUNNING, prints one line saying where
+monitor (`lean_head`: 1,455 against 1,620 MiB PSS for the idle service, 2026-12-04).
+It waits until every application is RUNNING, prints one line saying where
 the API listens, and blocks; SIGTERM or SIGINT shut Serve and Ray down. A deployment that fails
 (a bad model, an engine self-test that fails) ends it with exit status 1 and Serve's reason.
 
