@@ -113,7 +113,13 @@ REGISTER_RE = re.compile(
     r"|\b(?:physical|neurologic(?:al)?|pelvic|rectal|abdominal|cardiac|pulmonary) exam(?:ination)?\b"
     r"|\b(?:vital signs|heent|auscultation|palpation|lungs? (?:are )?clear|abdomen (?:is )?soft"
     r"|extremities|range of motion|history of present illness|chief complaint"
-    r"|review of systems|past (?:medical|surgical) history|no acute distress)\b",
+    r"|review of systems|past (?:medical|surgical) history|no acute distress)\b"
+    # Vital signs and findings, as a medical record states them ("his heart rate was 30").
+    r"|\bvitals\b|\b(?:blood pressure|heart rate|pulse) (?:is|was|of|\d)|\brespiratory rate\b|\bbmi\b"
+    r"|\boxygen saturation\b|\bon exam(?:ination)?\b|\bexamination (?:reveals|revealed|shows|showed)\b"
+    r"|\bbeats per minute\b|\bbowel sounds\b|\bedema\b|\bafebrile\b|\bnormocephalic\b|\bmurmurs?\b"
+    r"|\bwell[- ](?:developed|nourished)\b"
+    r"|\bden(?:y|ies|ied) (?:any )?(?:chest pain|fever|chills|nausea|vomiting|shortness of breath)",
     re.I,
 )
 #: A denial's verb: what follows it (or, in the passive, what precedes it) is the denied thing.

@@ -147,6 +147,7 @@ def _load_engine(args: argparse.Namespace, model: str, lora_arg: str | None):
         n_threads=args.threads,
         max_tokens=args.max_tokens,
         seed=args.seed,
+        flash_attn=args.flash_attn,
     )
     meta = {
         "name": resolved.name,
@@ -200,6 +201,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--max-tokens", type=int, default=256)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--flash-attn",
+        default=True,
+        action=argparse.BooleanOptionalAction,
+        help="llama.cpp's flash attention, as the service (engine.flash_attn) uses by default",
+    )
     ap.add_argument(
         "--timeout-s",
         type=float,

@@ -35,6 +35,9 @@ TRANSCRIPT = (
         ("The client denies any history of depression or anxiety.", "denial"),
         ("Lungs are clear and the abdomen is soft.", "register"),
         ("The patient reported drinking.", "register"),
+        ("He said his heart rate was 30 beats per minute.", "register"),
+        ("Vitals were stable and blood pressure was normal.", "register"),
+        ("The client denies chest pain or shortness of breath.", "register"),
     ],
 )
 def test_unsupported_facts_are_found(sentence: str, reason: str) -> None:
@@ -51,6 +54,7 @@ def test_unsupported_facts_are_found(sentence: str, reason: str) -> None:
         "The client was open about the week and engaged in the session.",
         "Therapist used open questions and reflections.",
         "The client may want support from one friend.",
+        "The client noticed their heart racing before the meeting.",
     ],
 )
 def test_supported_sentences_pass(sentence: str) -> None:
