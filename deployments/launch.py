@@ -40,6 +40,9 @@ QUIET_RAY = {
     "RAY_worker_niceness": "0",
     "RAY_SERVE_CONTROL_LOOP_INTERVAL_S": "1",
     "RAY_SERVE_METRICS_EXPORT_INTERVAL_MS": "1000",
+    # Serve kills an HTTP proxy that is not ready within 5 s; on a busy 2-core machine starting
+    # one can take longer (seen in a test run beside another job: every request then failed).
+    "RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S": "60",
 }
 #: Longest wait for the applications to come up (model checks and the engine self-test included).
 READY_TIMEOUT_S = 600.0
