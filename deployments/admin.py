@@ -27,6 +27,7 @@ from sqlmodel import col, delete, select
 from deployments import audit, auth, crypto, db
 from schemas.settings import Settings
 from schemas.tables import ClinicalSession, IdempotencyRecord, ProgressNote
+from schemas.times import parse_time
 
 LOCAL_CLINIC = "local"
 ROTATE_BATCH = 200
@@ -139,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"API key of clinic '{LOCAL_CLINIC}' (also in {settings.local_api_key_file}, mode 0600):")
         print(token)
     elif args.group == "audit":
-        since = db.parse_time(args.since) if args.since else None
+        since = parse_time(args.since) if args.since else None
         stream = args.out.open("w") if args.out else sys.stdout
         try:
             count = 0

@@ -15,8 +15,9 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
-from deployments.db import format_time, transaction
+from deployments.db import transaction
 from schemas.tables import AuditEvent
+from schemas.times import format_time
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ from schemas.errors import (
 )
 from schemas.notes import GroundingCounts, Note, NoteMetadata, NoteSource
 from schemas.tables import ClinicalSession, IdempotencyRecord, ProgressNote, utcnow
+from schemas.times import format_time, parse_time
 
 logger = logging.getLogger(__name__)
 
@@ -377,21 +378,3 @@ def metadata_of(row: ProgressNote) -> NoteMetadata:
         edited_at=format_time(row.edited_at) if row.edited_at else None,
         grounding=GroundingCounts.model_validate(row.grounding) if row.grounding else None,
     )
-
-
-def format_time(value: datetime) -> str:
-    """ISO 8601 in UTC with a `Z` suffix (a naive value is taken to be UTC)."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def parse_time(value: str) -> datetime:
-    """Parse an ISO 8601 time (`Z`, an offset, or naive meaning UTC) into an aware UTC time."""
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as e:
-        raise ValueError("time is not ISO 8601") from e
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)

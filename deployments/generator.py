@@ -15,7 +15,6 @@ from pathlib import Path
 
 from ray import serve
 
-from deployments import db
 from models.engine import EngineConfig, NoteEngine
 from models.pipeline import DraftOptions, draft_note
 from models.resolve import resolve_model
@@ -23,6 +22,7 @@ from schemas.api import NoteResponse
 from schemas.errors import GenerationTimeout
 from schemas.notes import NoteFormat, NoteMetadata, NoteSource
 from schemas.pipeline import PreparedTranscript
+from schemas.times import format_time
 
 # Serve routes the "ray.serve" logger to the replica logs (JSON, with request ids).
 logger = logging.getLogger("ray.serve")
@@ -95,7 +95,7 @@ class NoteGenerator:
             model_version=self.info["model_version"],
             source=NoteSource(info["source"]),
             generation_ms=info["generation_ms"],
-            generated_at=db.format_time(datetime.now(UTC)),
+            generated_at=format_time(datetime.now(UTC)),
             truncated=info["truncated"],
             grounding=info["grounding"] if info["source"] == NoteSource.MODEL.value else None,
         )

@@ -13,6 +13,7 @@ from models.notes import build_note
 from schemas.api import NoteEdit, NoteResponse, SessionPublic, SessionsPublic, SessionSummary
 from schemas.errors import ClinicianEditExists, InvalidNote
 from schemas.notes import SECTIONS, Note, NoteFormat, NoteSource, RiskFlag
+from schemas.times import format_time
 
 # Serve routes the "ray.serve" logger to the replica logs (JSON, with request ids).
 logger = logging.getLogger("ray.serve")
@@ -23,7 +24,7 @@ def _summary(session, note_row) -> SessionSummary:
         id=session.id,
         client_ref=session.client_ref,
         session_date=session.session_date,
-        created_at=db.format_time(session.created_at),
+        created_at=format_time(session.created_at),
         transcript_words=session.transcript_words,
         note_format=note_row.format if note_row else None,
         note_metadata=db.metadata_of(note_row) if note_row else None,

@@ -28,6 +28,7 @@ from schemas.errors import (
     SessionNotFound,
 )
 from schemas.notes import GroundingCounts, Note, NoteFormat, NoteMetadata, NoteSource, RiskCategory, RiskFlag
+from schemas.times import parse_time
 
 NOTE = Note(
     format=NoteFormat.DAP,
@@ -326,8 +327,8 @@ def test_saved_note_and_metadata_come_back(
     assert back.model_dump(exclude={"generated_at", "edited_at"}) == saved.model_dump(
         exclude={"generated_at", "edited_at"}
     )
-    assert back.generated_at.endswith("Z") and db.parse_time(back.generated_at) == generated
-    assert (back.edited_at and db.parse_time(back.edited_at)) == edited
+    assert back.generated_at.endswith("Z") and parse_time(back.generated_at) == generated
+    assert (back.edited_at and parse_time(back.edited_at)) == edited
 
 
 def test_clinician_edit_keeps_the_generation_metadata(engine: Engine) -> None:
