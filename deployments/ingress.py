@@ -113,13 +113,13 @@ async def guard(request: Request, call_next):
     supplied = request.headers.get("X-Request-ID", "")
     request_id = request.state.request_id = supplied if REQUEST_ID.fullmatch(supplied) else uuid.uuid4().hex
     start = time.monotonic()
-    engine = _servable().engine
+    ingress = _servable()
     action, session_id = _action(request)
     principal: auth.Principal | None = None
     try:
         if _route_path(request) not in OPEN_PATHS:
             token = auth.token_from(request.headers.get("Authorization"), request.headers.get("X-API-Key"))
-            principal = await asyncio.to_thread(auth.authenticate, engine, token)
+            principal = await asyncio.to_thread(auth.authenticate, ingress.engine, token)
             if principal is None:
                 raise Unauthorized()
         request.state.principal = principal
@@ -130,7 +130,7 @@ async def guard(request: Request, call_next):
         logger.error("unexpected error", extra={"request_id": request_id, "error": type(e).__name__})
         response = _error(InternalError(), request)
     try:
-        await _servable().audit.record(
+        await ingress.audit.record(
             action=getattr(request.state, "action", action),
             status=response.status_code,
             request_id=request_id,
