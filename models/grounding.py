@@ -126,7 +126,9 @@ REGISTER_RE = re.compile(
 _DENIAL_RE = re.compile(
     r"\b(?:den(?:y|ies|ied|ying)|negative for|no (?:history|hx|evidence|signs?|reports?) of|"
     r"(?:does|did) not (?:endorse|report)|"
-    r"no (?=(?:current |active |reported |recent )?(?:suicid|homicid|self-harm|thoughts)))",
+    r"no (?=(?:current |active |reported |recent )?(?:suicid|homicid|self-harm|thoughts))|"
+    # A denial stated as the client's state: "he is not suicidal", "not currently homicidal".
+    r"not (?=(?:currently |actively )?(?:suicid|homicid|self-harm)))",
     re.I,
 )
 _PASSIVE_RE = re.compile(r"\b(?:is|are|was|were|been)\s+$", re.I)
@@ -434,7 +436,8 @@ def _denied_items(sentence: str, match: re.Match[str]) -> list[frozenset[str]] |
     """The stems of each thing `sentence` denies at `match` ("alcohol use, drug use or self-harm":
     three), or None when it denies only a pronoun ("she denied it")."""
     before = sentence[: match.start()]
-    if _PASSIVE_RE.search(before):  # "suicidal thoughts were denied"
+    # "suicidal thoughts were denied"; a "no" or "not" denies what follows it ("he is not suicidal")
+    if match.group(0).lower().startswith("den") and _PASSIVE_RE.search(before):
         denied = re.split(r"[.;:,]|\bbut\b|\band\b", before)[-1]
     else:
         denied = _DENIED_END_RE.split(sentence[match.end() :], maxsplit=1)[0]

@@ -127,6 +127,8 @@ def test_a_denial_of_a_scanned_risk_is_removed_whatever_the_client_said() -> Non
         "She denied thoughts of killing herself.",
         "No thoughts of ending his life were reported.",
         "Client denies SI.",
+        "The call was thoughtless but not suicidal.",
+        "She is not currently suicidal.",
     ):
         assert grounding.unsupported(sentence, RISK_TRANSCRIPT, flags) == ["risk_denial"], sentence
     # A denial of another thing the client did deny stays; a past attempt only contradicts a
@@ -152,6 +154,10 @@ def test_a_denial_holds_only_where_the_client_denied_that_very_thing() -> None:
     assert grounding.unsupported("The client denied plans or nightmares.", t) == ["denial"]
     # A "no" to one part of a question with several.
     assert grounding.unsupported("The client denied having access to weapons.", t) == []
+    # A denial stated as a state ("not suicidal") needs the client's own denial too.
+    assert grounding.unsupported("The client is not suicidal.", t) == ["denial"]
+    denied = "Client: I'm not suicidal, just tired.\n"
+    assert grounding.unsupported("The client is not suicidal.", denied) == []
 
 
 def test_a_denial_of_a_pronoun_is_not_a_symptom_denial() -> None:
