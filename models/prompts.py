@@ -25,14 +25,27 @@ def transcript_block(transcript: str) -> str:
     return f"Therapy session transcript:\n{transcript}\n\n"
 
 
-def section_instruction(transcript: str, section: str, note_format: NoteFormat = NoteFormat.SOAP) -> str:
-    """The user turn asking for one section of a psychotherapy note (transcript first)."""
+def section_instruction(
+    transcript: str, section: str, note_format: NoteFormat = NoteFormat.SOAP, focus: str = ""
+) -> str:
+    """The user turn asking for one section of a psychotherapy note (transcript first).
+
+    `focus` narrows the section to one topic: training and evaluation ask a dataset's single
+    section (MTS-Dialog's family and social history, say) this way, so the model learns a short
+    focused answer there and the whole section where no focus is given (the service never gives one).
+    """
     if section == PARTIAL:
         return (
             f"{transcript_block(transcript)}This is one part of a longer session. Summarise what the "
             "client said and what the therapist did in this part, in a few sentences about the client."
         )
     d = definition(note_format, section)
+    if focus:
+        return (
+            f"{transcript_block(transcript)}Write the part of the {d.title} section of a "
+            f"{NoteFormat(note_format).value} psychotherapy progress note for this session about "
+            f"{focus}, only that. Write about the client, only with facts the transcript states."
+        )
     return (
         f"{transcript_block(transcript)}Write the {d.title} section of a {NoteFormat(note_format).value} "
         f"psychotherapy progress note for this session: {d.holds}. Write about the client, only with "
@@ -80,10 +93,14 @@ def note_instruction(transcript: str, note_format: NoteFormat) -> str:
 
 
 def section_prompt(
-    profile: ModelProfile, transcript: str, section: str, note_format: NoteFormat = NoteFormat.SOAP
+    profile: ModelProfile,
+    transcript: str,
+    section: str,
+    note_format: NoteFormat = NoteFormat.SOAP,
+    focus: str = "",
 ) -> str:
     """The exact prompt text for one section (serving), without the target."""
-    return profile.render(section_instruction(transcript, section, note_format))
+    return profile.render(section_instruction(transcript, section, note_format, focus))
 
 
 def section_example(
@@ -92,10 +109,11 @@ def section_example(
     section: str,
     target: str,
     note_format: NoteFormat = NoteFormat.SOAP,
+    focus: str = "",
 ) -> tuple[str, str]:
     """(prompt, completion) of one training example: the loss goes on the completion only."""
-    prompt = section_prompt(profile, transcript, section, note_format)
-    full = profile.render(section_instruction(transcript, section, note_format), target)
+    prompt = section_prompt(profile, transcript, section, note_format, focus)
+    full = profile.render(section_instruction(transcript, section, note_format, focus), target)
     return prompt, full[len(prompt) :]
 
 

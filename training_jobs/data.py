@@ -37,6 +37,8 @@ class Pair:
     id: str = ""
     #: The note format the section belongs to (therapy sections; see models.sections).
     note_format: str = "SOAP"
+    #: The topic a dataset's single section is narrowed to in the prompt ("" = the whole section).
+    focus: str = ""
 
 
 @dataclass(frozen=True)
@@ -276,21 +278,22 @@ def load_aci_divisions(
     return _validate(rows, source, on_error, max_tokens, count_tokens, profile)
 
 
-def prompt_section(pair: Pair) -> tuple[str, NoteFormat]:
-    """(section, format) a pair is prompted with: its own therapy section, or for a dataset
-    header (MTS-Dialog's GENHX, ACI-Bench's divisions) the SOAP section closest in meaning."""
-    from training_jobs.therapy_data import EVAL_SECTIONS
+def prompt_section(pair: Pair) -> tuple[str, NoteFormat, str]:
+    """(section, format, focus) a pair is prompted with: its own therapy section (and focus), or
+    for a dataset header (MTS-Dialog's GENHX, ACI-Bench's divisions) the SOAP section closest in
+    meaning, narrowed to the header's topic (`therapy_data.FOCUS`)."""
+    from training_jobs.therapy_data import EVAL_SECTIONS, FOCUS
 
     note_format = NoteFormat(pair.note_format)
     key = pair.section.strip().lower()
     if key in SECTIONS[note_format]:
-        return key, note_format
-    return EVAL_SECTIONS.get(key, "subjective"), NoteFormat.SOAP
+        return key, note_format, pair.focus
+    return EVAL_SECTIONS.get(key, "subjective"), NoteFormat.SOAP, FOCUS.get(key, "")
 
 
 def _example(prof: ModelProfile, pair: Pair) -> tuple[str, str]:
-    section, note_format = prompt_section(pair)
-    return section_example(prof, pair.transcript, section, pair.target, note_format)
+    section, note_format, focus = prompt_section(pair)
+    return section_example(prof, pair.transcript, section, pair.target, note_format, focus)
 
 
 def _apportion(n: int, fractions: Sequence[float]) -> list[int]:

@@ -66,11 +66,13 @@ class Progress:
 
 def score_sections(engine, pairs: Sequence[Pair]) -> tuple[list[dict], list[str]]:
     """Per-row scores of the section the service would write for each pair (a dataset header is
-    asked for as the SOAP section closest in meaning), and the generated texts."""
+    asked for as the SOAP section closest in meaning, narrowed to the header's topic), and the
+    generated texts."""
     rows, preds, progress = [], [], Progress(len(pairs))
     for p in pairs:
-        section, note_format = prompt_section(p)
-        pred = engine.generate(section_prompt(engine.profile, p.transcript, section, note_format)).text
+        section, note_format, focus = prompt_section(p)
+        prompt = section_prompt(engine.profile, p.transcript, section, note_format, focus)
+        pred = engine.generate(prompt).text
         preds.append(pred)
         scores = {
             **rouge_scores(pred, p.target),

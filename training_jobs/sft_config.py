@@ -64,6 +64,12 @@ class SFTConfig:
     lora_dropout: float = _help("Dropout on the LoRA input, in [0, 1).", 0.05)
     target_modules: list[str] = _help("LoRA target modules; empty: the profile's.", list)
     quantization: str = _help("none, or nf4 for 4-bit QLoRA with bitsandbytes.", "none")
+    init_adapter: str = _help(
+        "Continue training this LoRA adapter instead of a fresh one: a published `name:version` in "
+        "artifact_store (a lora artifact), a LoRA GGUF file, or a peft adapter folder; its rank "
+        "and alpha must equal lora_r and lora_alpha. Empty: a fresh adapter.",
+        "",
+    )
     epochs: float = _help("Passes over the training split (when max_steps is 0).", 1.0)
     max_steps: int = _help("Optimizer steps; 0: train for `epochs`.", 0)
     batch_size: int = _help("Examples per device per forward pass.", 1)
@@ -263,6 +269,9 @@ def load_config(path: str | None = None, overrides: dict[str, Any] | None = None
     config.artifact_store = expand_path(config.artifact_store)
     if config.eval_data:
         config.eval_data = expand_path(config.eval_data)
+    if config.init_adapter and ("/" in config.init_adapter or Path(config.init_adapter).exists()):
+        # a path, not a `name:version` reference: Ray Train workers do not run in the job's folder
+        config.init_adapter = expand_path(config.init_adapter)
     where = [("output_dir", config.output_dir, "NOTES_STORAGE_DIR")]
     if config.publish_name:
         where.append(("artifact_store", config.artifact_store, "NOTES_ARTIFACT_STORE"))

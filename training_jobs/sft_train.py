@@ -172,6 +172,12 @@ def train(config: SFTConfig) -> dict:
         target_modules=list(config.target_modules or profile.lora_target_modules),
     )
     model = get_peft_model(model, lora)
+    if config.init_adapter:
+        from training_jobs.lora_init import adapter_source, load_into
+
+        source = adapter_source(config.init_adapter, config.artifact_store)
+        copied = load_into(model, source, config.lora_r, config.lora_alpha)
+        emit("init_adapter", source=source.name, tensors=copied)
     args = trl.SFTConfig(
         output_dir=str(config.run_dir / "trainer"),
         per_device_train_batch_size=config.batch_size,

@@ -2,10 +2,11 @@
 meaning, cleaned of facts their dialogue does not hold, written in the therapy register.
 
 - MTS-Dialog and ACI-Bench pair a doctor-patient dialogue with one section of a medical note.
-  Only sections whose meaning a therapy note shares are trained on: the history and social
-  history (what the client reports: SOAP subjective, DAP data, BIRP behavior), the assessment
-  and diagnosis (assessment), the plan (plan). Examination, results, review of systems,
-  medications and the rest are not therapy content and are left out of training.
+  An MTS-Dialog row is one narrow topic (the family and social history, the allergies): it is
+  trained and evaluated as that topic of the closest SOAP section, the header's topic named in
+  the prompt (`FOCUS`), so the model learns short focused answers there and whole therapy
+  sections where no topic is named, as the service asks. ACI-Bench's subjective division (a
+  whole visit's report) is trained as the client-report section of every format.
 - Every target sentence that states an age, number, date, medication, name, demographic claim
   or denial that its dialogue does not hold is dropped (`models.grounding.unsupported`, the
   same check the service's guard runs on every note); "patient" becomes "client".
@@ -29,14 +30,37 @@ from models.sections import definitions
 from models.text import normalize, sentences, word_count
 from schemas.notes import NoteFormat
 
-#: Dataset section header (lower case) -> therapy kind trained on; headers not here are skipped.
+#: Dataset section header (lower case) -> therapy kind trained on as a whole section (ACI-Bench's
+#: subjective division is a whole visit's report); MTS-Dialog's headers are trained focused
+#: (`FOCUS`), each a narrow part of one section.
 TRAIN_KINDS = {
-    "genhx": "client_report",
-    "fam/sochx": "client_report",
     "subjective": "client_report",  # ACI-Bench division
-    "assessment": "assessment",
-    "diagnosis": "assessment",
-    "plan": "plan",
+}
+#: Dataset header (lower case) -> the topic its section is narrowed to in the prompt: a dataset
+#: row is one short part of a note (MTS-Dialog's family and social history, its allergies), so it
+#: is trained and evaluated as that part of the closest therapy section (`EVAL_SECTIONS`), not as
+#: the whole section, which the project's therapy sessions teach. The service never asks a focus.
+FOCUS = {
+    "genhx": "the history of the client's presenting concern",
+    "cc": "the client's main concern, in a few words",
+    "fam/sochx": "the client's family and social history",
+    "pastmedicalhx": "the client's past medical history",
+    "pastsurgical": "the client's past surgeries",
+    "medications": "the medications the client takes",
+    "allergy": "the client's allergies",
+    "gynhx": "the client's gynecological history",
+    "other_history": "other history the client reports",
+    "immunizations": "the client's immunizations",
+    "ros": "the symptoms the client reports or denies when asked",
+    "exam": "what was observed on examination",
+    "labs": "the test results discussed",
+    "imaging": "the imaging results discussed",
+    "edcourse": "the course of the visit",
+    "procedures": "the procedures discussed",
+    "assessment": "the clinical impression",
+    "diagnosis": "the diagnosis",
+    "plan": "the plan",
+    "disposition": "where the client goes after the visit",
 }
 #: For evaluation on a dataset, every header maps onto the SOAP section closest in meaning.
 EVAL_SECTIONS = {
@@ -133,21 +157,28 @@ class TherapyPair:
     section: str
     target: str
     group: str
+    #: The topic the section is narrowed to ("" = the whole section; see `FOCUS`).
+    focus: str = ""
 
 
 def map_dataset_pairs(pairs: Iterable, report: CleanReport) -> list[TherapyPair]:
-    """Dataset pairs (training_jobs.data.Pair, section = dataset header) as cleaned therapy pairs;
-    headers outside `TRAIN_KINDS` and targets left too short by cleaning are skipped."""
+    """Dataset pairs (training_jobs.data.Pair, section = dataset header) as cleaned therapy pairs:
+    a header in `TRAIN_KINDS` as a whole section (rotating formats), one in `FOCUS` as its part of
+    the closest SOAP section; other headers and targets left too short by cleaning are skipped."""
     out = []
     for pair in pairs:
-        kind = TRAIN_KINDS.get(pair.section.strip().lower())
-        if kind is None:
+        header = pair.section.strip().lower()
+        kind, focus = TRAIN_KINDS.get(header), FOCUS.get(header, "")
+        if kind is None and not focus:
             continue
         target = clean_target(pair.target, pair.transcript, report)
         if not target:
             continue
-        note_format, section = _rotate(f"{pair.group}:{pair.row}", _sections_of_kind(kind))
-        out.append(TherapyPair(pair.transcript, note_format, section, target, pair.group))
+        if kind is not None:
+            note_format, section = _rotate(f"{pair.group}:{pair.row}", _sections_of_kind(kind))
+        else:
+            note_format, section = NoteFormat.SOAP, EVAL_SECTIONS[header]
+        out.append(TherapyPair(pair.transcript, note_format, section, target, pair.group, focus))
     return out
 
 
@@ -202,6 +233,7 @@ def as_pairs(therapy: Iterable[TherapyPair], pair_type: type) -> list:
             group=p.group,
             row=n,
             note_format=p.note_format.value,
+            focus=p.focus,
         )
         for n, p in enumerate(therapy, start=1)
     ]
@@ -213,15 +245,19 @@ def load_entry(
     """The cleaned therapy pairs of one data entry of an SFT config, with the cleaning report;
     None for the `own` preset, whose CSV already holds therapy sections (loaded as it is).
 
-    Presets: `mts` (an MTS-Dialog CSV), `aci` (ACI-Bench: a by-division folder, its `split`
-    subjective division; `per_group` > 0 samples that many encounters), `therapy` (a folder of
-    the project's session JSON files; `per_group` > 0 keeps that many sections per session).
+    Presets: `mts` (an MTS-Dialog CSV; `per_group` > 0 samples that many cleaned sections),
+    `aci` (ACI-Bench: a by-division folder, its `split` subjective division; `per_group` > 0
+    samples that many encounters), `therapy` (a folder of the project's session JSON files;
+    `per_group` > 0 keeps that many sections per session).
     """
     from training_jobs.data import load_aci_divisions, load_pairs
 
     report = CleanReport()
     if preset == "mts":
-        return map_dataset_pairs(load_pairs(path, "mts", on_error="drop"), report), report
+        mapped = map_dataset_pairs(load_pairs(path, "mts", on_error="drop"), report)
+        if per_group:
+            mapped = random.Random(seed).sample(mapped, min(per_group, len(mapped)))
+        return mapped, report
     if preset == "aci":
         if not Path(path).is_dir():
             raise ValueError("preset aci trains on the by-division folder (its subjective division)")

@@ -199,3 +199,40 @@ def test_lora_adapter_changes_logits_as_peft_does(tiny: Path, f16: Path, hf_toke
     adapted = llama_logits(resolved.path, ids, lora_path=str(resolved.lora_path))
     assert np.abs(adapted - plain).max() > 0.1
     assert np.abs(adapted - expected).max() < 0.05
+
+
+def test_an_exported_adapter_loads_back_for_further_training(tiny: Path) -> None:
+    """`init_adapter` reads a published LoRA GGUF back into peft weights: every LoRA matrix of
+    the model, unpermuted and in peft's shapes (Phi-3's fused qkv and gate_up projections too)."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from training_jobs.lora_init import AdapterInitError, load_into
+
+    def fresh(alpha: int = 8):
+        model = AutoModelForCausalLM.from_pretrained(str(tiny), local_files_only=True)
+        config = LoraConfig(r=4, lora_alpha=alpha, target_modules=list(PHI3.lora_target_modules))
+        return get_peft_model(model, config)
+
+    torch.manual_seed(1)
+    trained = fresh()
+    with torch.no_grad():
+        for name, param in trained.named_parameters():
+            if "lora_" in name:
+                param.copy_(torch.randn_like(param) * 0.1)
+    adapter_dir = tiny.parent / "adapter-init"
+    trained.save_pretrained(adapter_dir)
+    gguf = convert_lora_to_gguf(adapter_dir, tiny, tiny.parent / "adapter-init.gguf")
+    expected = {n: p.detach().clone() for n, p in trained.named_parameters() if "lora_" in n}
+
+    for source in (gguf, adapter_dir):
+        model = fresh()
+        assert load_into(model, source, lora_r=4, lora_alpha=8) == len(expected)
+        loaded = {n: p.detach() for n, p in model.named_parameters() if "lora_" in n}
+        assert loaded.keys() == expected.keys()
+        for name, value in expected.items():
+            torch.testing.assert_close(loaded[name], value, atol=2e-3, rtol=2e-3)  # f16 in the GGUF
+
+    with pytest.raises(AdapterInitError, match="lora_alpha"):
+        load_into(fresh(alpha=16), gguf, lora_r=4, lora_alpha=16)

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from models.profiles import PROFILES
 from models.prompts import section_instruction, section_prompt
 from models.text import normalize
+from schemas.notes import NoteFormat
 from training_jobs.data import (
     ACI_DIVISIONS,
     DatasetError,
@@ -267,3 +268,52 @@ def test_examples_use_the_shared_prompt_builder(profile_name):
     instruction = section_instruction(pairs[0].transcript, "subjective")
     assert example["prompt"] + example["completion"] == profile.render(instruction, "Poor sleep.")
     assert example["completion"].startswith("Poor sleep.")
+
+
+def test_a_dataset_header_is_trained_and_evaluated_as_a_focused_part_of_a_therapy_section():
+    """MTS-Dialog's one-topic sections are asked as that topic of the closest SOAP section, in
+    training and in evaluation alike; therapy sections keep the whole-section prompt the service
+    sends (the service never asks a focus)."""
+    from training_jobs.data import prompt_section
+    from training_jobs.therapy_data import FOCUS, CleanReport, as_pairs, map_dataset_pairs
+
+    dialogue = "Doctor: Any allergies?\nPatient: I am allergic to penicillin, it gives me hives."
+    raw = Pair(dialogue, "The patient is allergic to penicillin, which causes hives.", "ALLERGY", "g1", 1)
+    report = CleanReport()
+    (mapped,) = map_dataset_pairs([raw], report)
+    assert (mapped.note_format, mapped.section) == (NoteFormat.SOAP, "subjective")
+    assert mapped.focus == FOCUS["allergy"]
+    assert mapped.target.startswith("The client is allergic to penicillin")
+    (trained,) = as_pairs([mapped], Pair)
+    (example,) = to_examples([trained], "gemma3")
+    profile = PROFILES["gemma3"]
+    # the evaluation prompts the raw dataset row exactly as the training example was prompted
+    assert prompt_section(raw) == ("subjective", NoteFormat.SOAP, FOCUS["allergy"])
+    assert example["prompt"] == section_prompt(profile, dialogue, *prompt_section(raw))
+    assert "the client's allergies, only that" in example["prompt"]
+    whole = section_prompt(profile, dialogue, "subjective")
+    assert "only that" not in whole and example["prompt"] != whole
+    # a therapy section is prompted whole
+    therapy = Pair(dialogue, "Poor sleep.", "plan", "g2", 2, note_format="DAP")
+    assert prompt_section(therapy)[2] == ""
+
+
+def test_headers_without_a_focus_or_kind_are_skipped_and_unsupported_facts_cleaned():
+    from training_jobs.therapy_data import CleanReport, map_dataset_pairs
+
+    dialogue = "Doctor: How is the family?\nPatient: My mother lives with us and helps with the kids."
+    pairs = [
+        Pair(
+            dialogue,
+            "The patient is a 44-year-old male. His mother lives with the family and helps.",
+            "FAM/SOCHX",
+            "g",
+            1,
+        ),
+        Pair(dialogue, "Some unknown header text with enough words.", "NOT_A_HEADER", "g", 2),
+    ]
+    report = CleanReport()
+    (mapped,) = map_dataset_pairs(pairs, report)
+    assert "44" not in mapped.target and "male" not in mapped.target
+    assert "mother lives with the family" in mapped.target
+    assert report.targets == 1 and report.sentences_dropped
