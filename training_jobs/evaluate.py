@@ -41,6 +41,7 @@ from models.prompts import section_prompt
 from schemas.notes import NoteFormat
 from training_jobs.data import COLUMN_PRESETS, DatasetError, Pair, load_pairs, prompt_section
 from training_jobs.metrics import bleu, mean_scores, plot_runs, rouge_scores, sentence_bleu, unsupported_share
+from training_jobs.therapy_data import therapy_register
 
 
 class Progress:
@@ -76,6 +77,9 @@ def score_sections(engine, pairs: Sequence[Pair]) -> tuple[list[dict], list[str]
         preds.append(pred)
         scores = {
             **rouge_scores(pred, p.target),
+            # the reference in the therapy register ("the patient" read as "the client"), as the
+            # model is trained to write: how much of the raw score's gap is that word alone
+            "rouge1_client_register": rouge_scores(pred, therapy_register(p.target))["rouge1"],
             "bleu": sentence_bleu(pred, p.target),
             "unsupported_share": unsupported_share(pred, p.transcript),
         }

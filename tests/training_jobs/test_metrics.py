@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import pytest
 
@@ -25,6 +26,7 @@ from training_jobs.metrics import (
     unsupported_facts,
     unsupported_share,
 )
+from training_jobs.therapy_data import FOCUS
 
 SENTINEL = "ZQX-SENTINEL-4471"
 SI, SH, HO = RiskCategory.SUICIDAL_IDEATION, RiskCategory.SELF_HARM, RiskCategory.HARM_TO_OTHERS
@@ -221,15 +223,20 @@ def test_mean_scores_over_rows_that_have_each_key():
 
 class FakeEngine:
     """Answers every section prompt with the same text: a number the transcript lacks. `calls`
-    holds the section title each prompt asked for."""
+    holds the section title each prompt asked for, `focuses` the topic it was narrowed to."""
 
     profile = GEMMA3
 
     def __init__(self):
         self.calls = []
+        self.focuses = []
 
     def generate(self, prompt: str, **_kw) -> Generation:
-        self.calls.append(prompt.split("Write the ", 1)[1].split(" section", 1)[0])
+        asked = re.search(
+            r"Write the (?:part of the )?(\w+) section.*?(?:session about (.+?), only that)?\.", prompt
+        )
+        self.calls.append(asked[1])
+        self.focuses.append(asked[2] or "")
         return Generation("Patient reports a headache for 3 days.", 8, 20, 1)
 
 
@@ -267,10 +274,19 @@ def test_evaluate_writes_reports(tmp_path, mts_csv, capsys):
     engine = FakeEngine()
     assert evaluate.main(cli(mts_csv, out, "--limit", "2"), engine=engine) == 0
     assert engine.calls == ["Subjective", "Subjective"]  # GENHX and CC: the client's report
+    assert engine.focuses == [FOCUS["genhx"], FOCUS["cc"]]  # as trained (therapy_data.FOCUS)
     report = json.loads(out.read_text())
     assert {"model", "data_sha256", "n", "metrics", "rows", "elapsed_s"} <= set(report)
     assert report["n"] == 2 and len(report["data_sha256"]) == 64
-    metrics = {"rouge1", "rouge2", "rougeL", "rougeLsum", "bleu", "unsupported_share"}
+    metrics = {
+        "rouge1",
+        "rouge2",
+        "rougeL",
+        "rougeLsum",
+        "bleu",
+        "unsupported_share",
+        "rouge1_client_register",
+    }
     assert metrics == set(report["metrics"])
     assert report["metrics"]["unsupported_share"] == 1.0
     assert [(r["row"], r["id"]) for r in report["rows"]] == [(1, "0"), (2, "1")]
