@@ -65,15 +65,20 @@ class Progress:
             self.last = now
 
 
-def score_sections(engine, pairs: Sequence[Pair]) -> tuple[list[dict], list[str]]:
+def score_sections(engine, pairs: Sequence[Pair], guard: bool = False) -> tuple[list[dict], list[str]]:
     """Per-row scores of the section the service would write for each pair (a dataset header is
     asked for as the SOAP section closest in meaning, narrowed to the header's topic), and the
-    generated texts."""
+    generated texts; with `guard`, each text after the service's grounding guard (unsupported,
+    repeated and looping sentences removed: `models.grounding.ground_text`)."""
+    from models.grounding import ground_text
+
     rows, preds, progress = [], [], Progress(len(pairs))
     for p in pairs:
         section, note_format, focus = prompt_section(p)
         prompt = section_prompt(engine.profile, p.transcript, section, note_format, focus)
         pred = engine.generate(prompt).text
+        if guard:
+            pred = ground_text({section: pred}, p.transcript)[0][section]
         preds.append(pred)
         scores = {
             **rouge_scores(pred, p.target),
@@ -214,6 +219,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="llama.cpp's flash attention, as the service (engine.flash_attn) uses by default",
     )
     ap.add_argument(
+        "--guard",
+        action="store_true",
+        help="--task section: score each section after the service's grounding guard (the note "
+        "task always runs the service's whole pipeline, guard included)",
+    )
+    ap.add_argument(
         "--timeout-s",
         type=float,
         help="--task note: time budget per note (default: the service's); "
@@ -308,7 +319,7 @@ def _run(
             tick = Progress(len(pairs)).tick
             rows, preds = score_notes(engine, pairs, NoteFormat(args.note_format), draft, references, tick)
         else:
-            rows, preds = score_sections(engine, pairs)
+            rows, preds = score_sections(engine, pairs, args.guard)
     finally:
         if owned and hasattr(engine, "close"):
             engine.close()
@@ -322,7 +333,7 @@ def _run(
         "data_sha256": args.data_sha256,
         "preset": args.preset,
         "task": args.task,
-        **({"note_format": args.note_format} if args.task == "note" else {}),
+        **({"note_format": args.note_format} if args.task == "note" else {"guard": args.guard}),
         "n": len(rows),
         "metrics": metrics,
         "by_section": by_section,
