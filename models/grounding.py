@@ -9,6 +9,9 @@ guard checks each sentence against the transcript and removes, sentence by sente
   denial of a risk the scan flagged in the transcript (the note must not deny a scanned risk);
 - a risk rating ("risk is low") and a conditional safety plan ("if the urges return he will call
   the crisis line") that no exchange of the transcript holds;
+- a named technique (safety planning, cognitive restructuring, behavioural activation, exposure,
+  relaxation or mindfulness) that the clinician's turns do not show (`models.interventions`) and
+  the transcript never names;
 - a sentence repeated within or across sections, and repetition loops.
 A quotation the transcript holds word for word is the client's own: it is not checked.
 A section left empty is filled by the extractive path (`models.notes.fallback_note`), marked as
@@ -26,13 +29,14 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from models.interventions import detect
 from models.text import is_clinician, parse_turns, sentences
 from schemas.notes import SECTIONS, NoteFormat, RiskCategory, RiskFlag
 from schemas.pipeline import PreparedTranscript
 
 REASONS = (
     "register", "age", "number", "date", "medication", "name", "demographic", "risk_denial", "denial",
-    "risk_rating", "safety_plan",
+    "risk_rating", "safety_plan", "technique",
 )  # fmt: skip
 
 _UNITS = {
@@ -380,6 +384,8 @@ class TranscriptFacts:
     client_clauses: tuple[tuple[str, ...], ...]
     #: Two turns in a row, as text and stems: where a conditional safety plan would be said.
     windows: tuple[tuple[str, frozenset[str]], ...]
+    #: The techniques `models.interventions` finds in the clinician's turns.
+    techniques: frozenset[str] = frozenset()
 
 
 def _stems(text: str) -> frozenset[str]:
@@ -410,6 +416,7 @@ def facts_of(transcript: str) -> TranscriptFacts:
         exchanges=tuple(exchanges),
         client_clauses=tuple(tuple(c) for t in clients for c in _clauses(t.text)),
         windows=tuple((w, _stems(_topic_text(w))) for w in windows),
+        techniques=frozenset(detect(turns)),
     )
 
 
@@ -605,7 +612,30 @@ def unsupported(sentence: str, transcript: str, risk_flags: Collection[RiskFlag]
     plan = _conditional_plan(sentence)
     if plan and not _safety_plan_supported(plan, facts):
         reasons.append("safety_plan")
+    for key, pattern in _TECHNIQUE_CLAIMS.items():
+        claim = pattern.search(sentence)
+        if claim and key not in facts.techniques and claim.group().lower() not in facts.lower:
+            reasons.append("technique")
+            break
     return reasons
+
+
+#: Named techniques a note may say the session held, by `models.interventions` key: the claim
+#: stands when those rules find the technique in the clinician's turns or the transcript itself
+#: names it ("safety planning" in a session about sleep, with no safety plan in it, does not).
+#: Open questions, reflections and the like are left alone: nearly every session holds them.
+_TECHNIQUE_CLAIMS = {
+    "safety_planning": re.compile(r"\bsafety[- ]plan", re.I),
+    "cognitive_restructuring": re.compile(r"\bcognitive restructuring\b|\bthought records?\b", re.I),
+    "behavioural_activation": re.compile(r"\bbehaviou?ral activation\b|\bactivity schedul", re.I),
+    "exposure": re.compile(r"\b(?:graded |in vivo )?exposure\b|\bbehaviou?ral experiment", re.I),
+    # a practice named as one ("breathing exercises"), not the word ("focused on relaxation")
+    "relaxation": re.compile(
+        r"\b(?:progressive muscle relaxation|(?:relaxation|mindfulness|grounding|breathing) "
+        r"(?:exercise|technique|skill|training|practice|strateg)\w*)",
+        re.I,
+    ),
+}
 
 
 _ABBREVIATION_RE = re.compile(r"\b(?:Dr|Mr|Mrs|Ms|Mx|St|vs|etc|e\.g|i\.e|approx)\.$", re.I)

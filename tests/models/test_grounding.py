@@ -236,3 +236,44 @@ def test_a_quotation_the_transcript_holds_is_the_clients_own_words() -> None:
     # A quotation ending a sentence does not make the next word a name.
     joined = 'He wrote "silly old lady." Belief in change is strong.'
     assert grounding.unsupported(joined, transcript) == []
+
+
+SLEEP_SESSION = (
+    "Therapist: How has the sleep diary gone this week?\n"
+    "Client: I filled it in every day. I'm in bed for nine hours but asleep for maybe six.\n"
+    "Therapist: What would it be like to go to bed later and get up at the same time every day?\n"
+    "Client: Hard, but I can try it for two weeks."
+)
+SAFETY_SESSION = (
+    "Therapist: Let's write down what you can do if the thoughts get stronger. Who could you call "
+    "if it gets worse?\nClient: My sister, and the crisis line.\n"
+    "Therapist: Let's also note the warning signs you noticed."
+)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "transcript", "expected"),
+    [
+        (
+            "The therapist used open questions, safety planning and anticipatory grief.",
+            SLEEP_SESSION,
+            ["technique"],
+        ),
+        ("The therapist taught mindfulness and breathing exercises.", SLEEP_SESSION, ["technique"]),
+        ("The therapist used cognitive restructuring on sleep worries.", SLEEP_SESSION, ["technique"]),
+        ("The therapist reviewed the sleep diary with open questions.", SLEEP_SESSION, []),
+        # the rules find safety planning in the therapist's turns, without the words "safety plan"
+        ("The therapist and client made a safety plan.", SAFETY_SESSION, []),
+        # the transcript names it itself
+        ("The client practises mindfulness.", "Client: I do mindfulness every morning.", []),
+    ],
+)
+def test_a_named_technique_needs_the_session_to_show_it(sentence, transcript, expected):
+    assert grounding.unsupported(sentence, transcript) == expected
+
+
+def test_a_technique_word_in_the_client_report_is_no_claim():
+    sentence = "Client reported two days without cannabis and was more focused on relaxation than sleep."
+    assert (
+        grounding.unsupported(sentence, "Client: Two days without cannabis now. I just want to sleep.") == []
+    )
