@@ -9,13 +9,17 @@ from pathlib import Path
 
 import pytest
 
+from deployments.launch import QUIET_RAY
+
 # Before Ray is imported anywhere: loopback only, no token set-up, no usage reporting.
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-# Serve kills a proxy not ready within 5 s; on a busy 2-core machine starting one takes longer.
-os.environ.setdefault("RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S", "60")
+# Serve kills a proxy not ready within 5 s; on a busy 2-core machine starting one takes longer
+# (the launcher's setting, deployments.launch.QUIET_RAY).
+_PROXY_TIMEOUT = "RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S"
+os.environ.setdefault(_PROXY_TIMEOUT, QUIET_RAY[_PROXY_TIMEOUT])
 
 
 @pytest.fixture(scope="session")

@@ -73,6 +73,7 @@ EVAL_SECTIONS = {
     "diagnosis": "assessment", "assessment_and_plan": "assessment", "plan": "plan",
     "disposition": "plan",
 }  # fmt: skip
+assert FOCUS.keys() <= EVAL_SECTIONS.keys(), "every focused header needs its SOAP section"
 MIN_TARGET_WORDS = 4
 
 _REGISTER = [
@@ -253,19 +254,17 @@ def load_entry(
     from training_jobs.data import load_aci_divisions, load_pairs
 
     report = CleanReport()
+    if preset == "therapy":
+        return session_pairs(load_sessions(path), report, per_group, seed), report
     if preset == "mts":
-        mapped = map_dataset_pairs(load_pairs(path, "mts", on_error="drop"), report)
-        if per_group:
-            mapped = random.Random(seed).sample(mapped, min(per_group, len(mapped)))
-        return mapped, report
-    if preset == "aci":
+        pairs = load_pairs(path, "mts", on_error="drop")
+    elif preset == "aci":
         if not Path(path).is_dir():
             raise ValueError("preset aci trains on the by-division folder (its subjective division)")
         pairs = load_aci_divisions(path, split, ["subjective"], on_error="drop")
-        mapped = map_dataset_pairs(pairs, report)
-        if per_group:
-            mapped = random.Random(seed).sample(mapped, min(per_group, len(mapped)))
-        return mapped, report
-    if preset == "therapy":
-        return session_pairs(load_sessions(path), report, per_group, seed), report
-    return None
+    else:
+        return None
+    mapped = map_dataset_pairs(pairs, report)
+    if per_group:
+        mapped = random.Random(seed).sample(mapped, min(per_group, len(mapped)))
+    return mapped, report
