@@ -62,6 +62,9 @@ def test_launch_serves_the_config_without_the_dashboard_and_stops_on_sigterm(tmp
         for daemon in ("dashboard/dashboard.py", "autoscaler/_private/monitor.py", "log_monitor.py"):
             assert not any(daemon in c for c in commands), (daemon, commands)
         assert any("gcs_server" in c for c in commands) and any("raylet" in c for c in commands), commands
+        # The launcher holds Ray's processes (a subreaper) without being a Ray driver itself.
+        maps = Path(f"/proc/{proc.pid}/maps").read_text()
+        assert "_raylet" not in maps and "libllama" not in maps
         for replica in ("Ingress", "Preprocessor", "NoteGenerator", "NoteWriter"):
             assert any(c.startswith(f"ray::ServeReplica:notes:{replica}") for c in commands), commands
     finally:
