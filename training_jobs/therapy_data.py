@@ -120,7 +120,8 @@ def clean_target(target: str, dialogue: str, report: CleanReport) -> str:
     """`target` in the therapy register without sentences its dialogue does not support."""
     report.targets += 1
     kept = []
-    for sentence in note_sentences(therapy_register(target)):
+    written = note_sentences(therapy_register(target))
+    for sentence in written:
         report.sentences += 1
         if _PLACEHOLDER_RE.search(sentence):
             report.sentences_dropped["placeholder"] += 1
@@ -133,7 +134,10 @@ def clean_target(target: str, dialogue: str, report: CleanReport) -> str:
     cleaned = " ".join(kept)
     if cleaned != " ".join(sentences(target)):
         report.targets_changed += 1
-    if word_count(cleaned) < MIN_TARGET_WORDS:
+    # A remnant of a longer target is dropped when short (what is left is not what the section
+    # said); a target that was short as written and kept whole ("None.", "Appendectomy.") is the
+    # section's answer, and teaches the model that a focused part can be a few words.
+    if not cleaned or (len(kept) < len(written) and word_count(cleaned) < MIN_TARGET_WORDS):
         report.targets_dropped += 1
         return ""
     return cleaned

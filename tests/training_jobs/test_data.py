@@ -317,3 +317,15 @@ def test_headers_without_a_focus_or_kind_are_skipped_and_unsupported_facts_clean
     assert "44" not in mapped.target and "male" not in mapped.target
     assert "mother lives with the family" in mapped.target
     assert report.targets == 1 and report.sentences_dropped
+
+
+def test_a_short_answer_kept_whole_is_trained_and_a_short_remnant_is_not():
+    from training_jobs.therapy_data import CleanReport, clean_target
+
+    dialogue = "Doctor: Any allergies to medicines?\nPatient: No, none that I know of."
+    report = CleanReport()
+    # short as written and supported: the section's answer ("None." is 1 word)
+    assert clean_target("None.", dialogue, report) == "None."
+    # what is left of a longer target once an unsupported sentence goes is dropped when short
+    assert clean_target("The patient is a 52-year-old woman. None.", dialogue, report) == ""
+    assert report.targets == 2 and report.targets_dropped == 1 and sum(report.sentences_dropped.values()) == 1
