@@ -104,6 +104,15 @@ def summarize(rows: list[dict], preds: list[str], pairs: Sequence[Pair]) -> tupl
     return metrics, by_section
 
 
+def write_predictions(path: Path, rows: list[dict], preds: list[str], pairs: Sequence[Pair]) -> None:
+    """One JSON line per row: its id, section, generated text and reference."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as f:
+        for row, pred, pair in zip(rows, preds, pairs, strict=True):
+            line = {"id": row["id"], "section": row["section"], "prediction": pred, "reference": pair.target}
+            f.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
 def _label(report: dict) -> str:
     lora = report.get("lora")
     name = f"{report.get('run', 'run')}: {report['model']}"
@@ -207,6 +216,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--note-format", default="SOAP", choices=[f.value for f in NoteFormat])
     ap.add_argument("--out", required=True, type=Path, help="JSON report; .md and .png beside it")
     ap.add_argument("--compare", type=Path, help="another run's JSON report to set beside this one")
+    ap.add_argument(
+        "--predictions",
+        type=Path,
+        help="also write each row's generated text and reference here (JSON lines; .N.jsonl per "
+        "model when several): the texts are the data's, so keep this file where the data may be",
+    )
     ap.add_argument("--on-error", default="raise", choices=("raise", "drop"), help="bad rows")
     ap.add_argument("--n-ctx", type=int, default=4096)
     ap.add_argument("--threads", type=int, default=2)
@@ -324,6 +339,15 @@ def _run(
         if owned and hasattr(engine, "close"):
             engine.close()
     metrics, by_section = summarize(rows, preds, pairs)
+    if args.predictions:
+        write_predictions(
+            args.predictions
+            if len(args.runs) == 1
+            else args.predictions.with_suffix(f".{args.runs.index((model, lora)) + 1}.jsonl"),
+            rows,
+            preds,
+            pairs,
+        )
     return {
         "run": args.out.stem,
         "model": model,

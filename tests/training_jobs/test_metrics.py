@@ -328,3 +328,18 @@ def test_evaluate_reports_bad_data_without_text(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "row 1: empty transcript" in err and "row 2: empty target" in err
     assert SENTINEL not in err
+
+
+def test_evaluate_writes_predictions_only_when_asked(tmp_path, mts_csv):
+    out, preds = tmp_path / "r.json", tmp_path / "preds.jsonl"
+    assert evaluate.main(cli(mts_csv, out, "--limit", "2"), engine=FakeEngine()) == 0
+    assert not preds.exists()
+    assert (
+        evaluate.main(cli(mts_csv, out, "--limit", "2", "--predictions", str(preds)), engine=FakeEngine())
+        == 0
+    )
+    lines = [json.loads(line) for line in preds.read_text().splitlines()]
+    assert [(x["id"], x["section"]) for x in lines] == [("0", "GENHX"), ("1", "CC")]
+    assert lines[0]["prediction"] == "Patient reports a headache for 3 days."
+    assert lines[0]["reference"] == f"Patient reports a headache {SENTINEL}."
+    assert SENTINEL not in out.read_text()  # the report itself still carries no text
