@@ -679,6 +679,33 @@ def repeats(sentence: str, text: str) -> bool:
     return any(_similar(words, _words(other)) for other in note_sentences(text))
 
 
+#: Where a sentence's list items meet: a comma (with or without "and"/"or"), or "and"/"or".
+_ITEM_SEP_RE = re.compile(r"(,\s+(?:and\s+|or\s+)?|\s+(?:and|or)\s+)")
+_END_RE = re.compile(r"[\s.!?…]*$")
+
+
+def without_repeated_items(sentence: str) -> tuple[str, int]:
+    """`sentence` without the list items that repeat an earlier item of it word for word, and how
+    many went: "walked with Linh, walked at lunch, walked with Linh and rested" keeps one "walked
+    with Linh" (a small model's loop inside a list, which `_looping` does not see: the phrase
+    comes back after others, not three times in a row)."""
+    end = _END_RE.search(sentence)
+    body, tail = sentence[: end.start()], sentence[end.start() :]
+    parts = _ITEM_SEP_RE.split(body)
+    seen = [tuple(_words(parts[0]))]
+    out, dropped = [parts[0]], 0
+    for sep, item in zip(parts[1::2], parts[2::2], strict=True):
+        key = tuple(_words(item))
+        # the same words as an earlier item, or as its end ("used open questions, ..., open questions")
+        again = any(key == old or (len(key) >= 2 and old[-len(key) :] == key) for old in seen)
+        if again and any(w not in _STOPWORDS for w in key):
+            dropped += 1
+            continue
+        seen.append(key)
+        out += [sep, item]
+    return ("".join(out) + tail, dropped) if dropped else (sentence, 0)
+
+
 def _looping(sentence: str) -> bool:
     """A repetition loop: a phrase of 2-8 words said three times in a row, or a word run."""
     if _LOOP_RE.search(sentence + " "):
@@ -729,6 +756,10 @@ def ground_text(
             if _looping(sentence):
                 report.removed["loop"] += 1
                 continue
+            sentence, repeated = without_repeated_items(sentence)
+            if repeated:
+                report.removed["repeated_item"] += repeated  # list items, within a kept sentence
+                words = _words(sentence)
             reasons = unsupported(sentence, transcript, risk_flags)
             if reasons:
                 report.removed.update(reasons[:1])

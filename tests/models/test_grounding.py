@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -277,3 +279,44 @@ def test_a_technique_word_in_the_client_report_is_no_claim():
     assert (
         grounding.unsupported(sentence, "Client: Two days without cannabis now. I just want to sleep.") == []
     )
+
+
+def test_a_list_item_said_again_in_a_sentence_is_cut_and_counted() -> None:
+    # dev-05 with v4: the model came back to one walk after others (no three-in-a-row loop)
+    looped = (
+        "Therapist reviewed the steps, walked alone with Linh, walked in the building if raining, "
+        "walked alone with her, walked alone with Linh and walked at lunch with her."
+    )
+    assert grounding.without_repeated_items(looped) == (
+        "Therapist reviewed the steps, walked alone with Linh, walked in the building if raining, "
+        "walked alone with her and walked at lunch with her.",
+        1,
+    )
+    # an item that is the end of an earlier one ("used open questions, ..., open questions")
+    assert grounding.without_repeated_items(
+        "She used open questions, reflections, open questions and a ruler."
+    ) == (
+        "She used open questions, reflections and a ruler.",
+        1,
+    )
+    for kept in ("He feels sad at home and sad at work.", "It was it and it.", "No.", ""):
+        assert grounding.without_repeated_items(kept) == (kept, 0)
+    transcript = "Therapist: How was walking?\nClient: I walked with Linh, and I walked at lunch."
+    sections = {"subjective": "The client walked with Linh, walked at lunch and walked with Linh."}
+    kept, report = grounding.ground_text(sections, transcript)
+    assert kept["subjective"] == "The client walked with Linh, walked at lunch."
+    assert report.removed["repeated_item"] == 1 and report.sentences_kept == 1
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["she walked", "walked with Linh", "and", "or", ",", "the ruler", "."]), max_size=12
+    )
+)
+def test_cutting_repeated_items_adds_no_word_and_is_stable(pieces: list[str]) -> None:
+    sentence = " ".join(pieces)
+    cut, n = grounding.without_repeated_items(sentence)
+    assert Counter(grounding._words(cut)) <= Counter(grounding._words(sentence))
+    assert (n == 0) == (cut == sentence)
+    assert grounding.without_repeated_items(cut) == (cut, 0)
