@@ -681,7 +681,8 @@ def repeats(sentence: str, text: str) -> bool:
 
 #: Where a sentence's list items meet: a comma (with or without "and"/"or"), or "and"/"or".
 _ITEM_SEP_RE = re.compile(r"(,\s+(?:and\s+|or\s+)?|\s+(?:and|or)\s+)")
-_END_RE = re.compile(r"[\s.!?…]*$")
+#: What ends a sentence (kept as it was when an item goes).
+_END_CHARS = " \t\n.!?…"
 
 
 def without_repeated_items(sentence: str) -> tuple[str, int]:
@@ -689,8 +690,8 @@ def without_repeated_items(sentence: str) -> tuple[str, int]:
     many went: "walked with Linh, walked at lunch, walked with Linh and rested" keeps one "walked
     with Linh" (a small model's loop inside a list, which `_looping` does not see: the phrase
     comes back after others, not three times in a row)."""
-    end = _END_RE.search(sentence)
-    body, tail = sentence[: end.start()], sentence[end.start() :]
+    body = sentence.rstrip(_END_CHARS)
+    tail = sentence[len(body) :]
     parts = _ITEM_SEP_RE.split(body)
     seen = [tuple(_words(parts[0]))]
     out, dropped = [parts[0]], 0
