@@ -306,9 +306,17 @@ def _extractive_draft(engine, transcript: str, note_format: NoteFormat):
 
 
 def _run(
-    args: argparse.Namespace, model: str, lora: str | None, pairs: list[Pair], references, engine, draft
+    args: argparse.Namespace,
+    model: str,
+    lora: str | None,
+    pairs: list[Pair],
+    references,
+    engine,
+    draft,
+    predictions: Path | None = None,
 ) -> dict | None:
-    """One model's report on `pairs` (None when the model cannot be loaded)."""
+    """One model's report on `pairs` (None when the model cannot be loaded); its texts go to
+    `predictions` when given."""
     meta: dict = {}
     if model == EXTRACTIVE:
         if args.task != "note":
@@ -339,15 +347,8 @@ def _run(
         if owned and hasattr(engine, "close"):
             engine.close()
     metrics, by_section = summarize(rows, preds, pairs)
-    if args.predictions:
-        write_predictions(
-            args.predictions
-            if len(args.runs) == 1
-            else args.predictions.with_suffix(f".{args.runs.index((model, lora)) + 1}.jsonl"),
-            rows,
-            preds,
-            pairs,
-        )
+    if predictions:
+        write_predictions(predictions, rows, preds, pairs)
     return {
         "run": args.out.stem,
         "model": model,
@@ -393,7 +394,10 @@ def main(argv: Sequence[str] | None = None, *, engine=None, draft: Callable | No
     args.out.parent.mkdir(parents=True, exist_ok=True)
     reports = []
     for n, (model, lora) in enumerate(args.runs, start=1):
-        report = _run(args, model, lora, pairs, references, engine, draft)
+        predictions = args.predictions
+        if predictions and len(args.runs) > 1:
+            predictions = predictions.with_suffix(f".{n}.jsonl")
+        report = _run(args, model, lora, pairs, references, engine, draft, predictions)
         if report is None:
             return 2
         out = args.out if len(args.runs) == 1 else args.out.with_suffix(f".{n}.json")
