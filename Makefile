@@ -68,12 +68,13 @@ $(VENV)/.dev: pyproject.toml $(VENV)/.serve | $(BIN)/python
 setup-serve: $(VENV)/.serve
 setup-dev: $(VENV)/.dev
 
-# Resolve (assemble, verify) the configured model before Serve starts, so a bad model fails here;
+# Resolve (assemble, verify, merge its adapter) the configured model before Serve starts, so a bad
+# model fails here and the replica finds it ready;
 # then print the local clinic's API key (created on first run, kept in var/local_api_key, 0600),
 # and serve: deployments.launch deploys serve_config.yaml as `serve run` would, without the
 # dashboard (`serve run serve_config.yaml` still works, and starts it).
 run: setup-serve
-	$(BIN)/python -m models.resolve "$$($(BIN)/python -c "import yaml; print(yaml.safe_load(open('serve_config.yaml'))['applications'][0]['args']['model'])")"
+	$(BIN)/python -m models.resolve --serve-config serve_config.yaml
 	$(BIN)/python -m deployments.admin local-key
 	$(BIN)/python -m deployments.launch serve_config.yaml
 

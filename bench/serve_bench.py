@@ -305,6 +305,11 @@ def bench_llama_cpp_server(args, resolved, engine_args: dict, max_tokens: int) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=None, help="model ref; default: serve_config.yaml's")
+    parser.add_argument(
+        "--runtime-lora",
+        action="store_true",
+        help="apply a LoRA artifact's adapter at run time (merge_lora: false) instead of merged",
+    )
     parser.add_argument("--runs", type=int, default=6, help="notes run alone per side")
     parser.add_argument("--clients", type=int, nargs="+", default=[4, 8])
     parser.add_argument("--notes-per-client", type=int, default=2)
@@ -329,7 +334,10 @@ def main() -> None:
     app_args = config["applications"][0]["args"]
     if args.model:
         app_args["model"] = args.model
-    resolved = resolve_model(app_args["model"])
+    if args.runtime_lora:
+        app_args["merge_lora"] = False
+    # As the service loads it: a LoRA artifact merged into its base unless merge_lora is false.
+    resolved = resolve_model(app_args["model"], merge_lora=app_args.get("merge_lora", True))
     engine_args = dict(app_args.get("engine", {}))
     options = DraftOptions(**app_args.get("draft", {}))
     tmp = Path(tempfile.mkdtemp(prefix="bench"))
@@ -337,6 +345,7 @@ def main() -> None:
     HEADERS["Authorization"] = f"Bearer {api_key(app_args['database_url'])}"
     results: dict = {
         "model": f"{resolved.name}:{resolved.version}",
+        "lora_merged": resolved.merged,
         "cpus": os.cpu_count(),
         "load_average_at_start": os.getloadavg(),
         "session_words": [len(s.split()) for s in SESSIONS[: args.runs]],

@@ -76,6 +76,11 @@ class AppArgs(BaseModel):
         "/ name:latest from the artifact store.",
     )
     profile: str | None = Field(default=None, description="Model profile; default: from the model.")
+    merge_lora: bool = Field(
+        default=True,
+        description="Serve a LoRA artifact merged into its base (made once in the model cache; runs as "
+        "fast as the base model); false, or where the merge fails: the adapter applied at run time.",
+    )
     artifact_store: str | None = Field(
         default=None, description="Artifact store root; default from settings."
     )
@@ -109,6 +114,7 @@ def build_app(args: dict) -> Application:
         str(settings.model_cache),
         parsed.engine.model_dump(),
         parsed.draft.model_dump(),
+        parsed.merge_lora,
     )
     database_url = parsed.database_url or settings.database_url
     writer = NoteWriter.bind(database_url)

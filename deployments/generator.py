@@ -45,13 +45,17 @@ class NoteGenerator:
         model_cache: str,
         engine: dict,
         options: dict,
+        merge_lora: bool = True,
     ) -> None:
-        resolved = resolve_model(model, Path(artifact_store), Path(model_cache), profile=profile)
+        resolved = resolve_model(
+            model, Path(artifact_store), Path(model_cache), profile=profile, merge_lora=merge_lora
+        )
         self.info = {
             "model": resolved.name,
             "model_version": resolved.version,
             "sha256": resolved.sha256,
             "lora_sha256": resolved.lora_sha256,
+            "lora_merged": resolved.merged,
             "profile": resolved.profile,
             "strategy": options.get("strategy", "sections"),
         }

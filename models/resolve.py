@@ -7,6 +7,8 @@ References:
 - `name:version` or `name:latest` from the artifact store; a lora artifact brings its base.
 
     python -m models.resolve embedded      # assemble the embedded model now; print what it is
+    python -m models.resolve gemma3-270m-notes:latest --merge-lora   # and merge the adapter now
+    python -m models.resolve --serve-config serve_config.yaml        # as the service will load it
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ class ResolvedModel:
     profile: str
     sha256: str
     lora_sha256: str | None = None
+    #: The adapter is merged into `path` (a cached merge; `lora_path` is then None).
+    merged: bool = False
 
 
 def resolve_model(
@@ -67,11 +71,14 @@ def resolve_model(
     store_root: Path | None = None,
     cache_dir: Path | None = None,
     profile: str | None = None,
+    merge_lora: bool = False,
 ) -> ResolvedModel:
     """Resolve `ref` to verified files; store and cache default to the process Settings.
 
     `profile` overrides the model profile (for a bare .gguf path it is otherwise read from the
-    file's general.architecture). Raises ModelNotFound, ChecksumMismatch, ArtifactError.
+    file's general.architecture). `merge_lora`: a LoRA artifact comes merged into its base (a
+    file in the cache, made on first use; see models.merge), or, where the merge fails, as the
+    base and its adapter. Raises ModelNotFound, ChecksumMismatch, ArtifactError.
     """
     if store_root is None or cache_dir is None:
         from schemas.settings import Settings
@@ -80,6 +87,8 @@ def resolve_model(
         store_root = settings.artifact_store if store_root is None else store_root
         cache_dir = settings.model_cache if cache_dir is None else cache_dir
     resolved = _resolve(ref, Path(store_root), Path(cache_dir), depth=0)
+    if merge_lora and resolved.lora_path is not None:
+        resolved = _merged(resolved, Path(cache_dir))
     if profile is not None:
         resolved = ResolvedModel(**{**asdict(resolved), "profile": profile})
     get_profile(resolved.profile)  # an unknown profile fails here, not at the first request
@@ -132,6 +141,19 @@ def _lora(artifact: Artifact, store_root: Path, cache_dir: Path, depth: int) -> 
         sha256=base.sha256,
         lora_sha256=artifact.manifest["files"][artifact.manifest["gguf"]],
     )
+
+
+def _merged(resolved: ResolvedModel, cache_dir: Path) -> ResolvedModel:
+    from models.merge import MergeError, merged_model
+
+    lora, lora_sha256 = resolved.lora_path, resolved.lora_sha256
+    assert lora is not None and lora_sha256 is not None
+    try:
+        path = merged_model(resolved.path, lora, cache_dir, resolved.sha256, lora_sha256)
+    except MergeError as e:
+        logger.warning("adapter not merged; it is applied at run time", extra={"reason": str(e)})
+        return resolved
+    return ResolvedModel(**{**asdict(resolved), "path": path, "lora_path": None, "merged": True})
 
 
 def _embedded(cache_dir: Path) -> ResolvedModel:
@@ -209,12 +231,27 @@ def gguf_architecture(path: Path) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     """Resolve a reference (assembling the embedded model if needed) and print it as JSON."""
     parser = argparse.ArgumentParser(prog="python -m models.resolve")
-    parser.add_argument("ref", help="embedded, a .gguf path, or name:version / name:latest")
+    parser.add_argument("ref", nargs="?", help="embedded, a .gguf path, or name:version / name:latest")
+    parser.add_argument(
+        "--serve-config",
+        type=Path,
+        help="resolve the model of this serve_config.yaml's first application as the service will "
+        "(its model and merge_lora)",
+    )
     parser.add_argument("--store", type=Path, help="artifact store root (default: Settings)")
     parser.add_argument("--cache", type=Path, help="model cache folder (default: Settings)")
+    parser.add_argument("--merge-lora", action="store_true", help="merge a LoRA artifact into its base now")
     args = parser.parse_args(argv)
+    ref, merge = args.ref, args.merge_lora
+    if args.serve_config is not None:
+        import yaml
+
+        app_args = yaml.safe_load(args.serve_config.read_text())["applications"][0].get("args", {})
+        ref, merge = app_args.get("model", EMBEDDED), app_args.get("merge_lora", True)
+    if ref is None:
+        parser.error("name a model reference or --serve-config")
     try:
-        resolved = resolve_model(args.ref, args.store, args.cache)
+        resolved = resolve_model(ref, args.store, args.cache, merge_lora=merge)
     except ArtifactError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

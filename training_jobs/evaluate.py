@@ -157,7 +157,7 @@ def _load_engine(args: argparse.Namespace, model: str, lora_arg: str | None):
     from models.engine import EngineConfig, NoteEngine
     from models.resolve import resolve_model
 
-    resolved = resolve_model(model, profile=args.profile)
+    resolved = resolve_model(model, profile=args.profile, merge_lora=args.merge_lora and not lora_arg)
     lora = lora_arg or resolved.lora_path
     config = EngineConfig(
         model_path=str(resolved.path),
@@ -175,6 +175,7 @@ def _load_engine(args: argparse.Namespace, model: str, lora_arg: str | None):
         "profile": resolved.profile,
         "sha256": resolved.sha256,
         "lora_sha256": _sha256(Path(lora_arg)) if lora_arg else resolved.lora_sha256,
+        "lora_merged": resolved.merged,
     }
     return NoteEngine(config), meta
 
@@ -232,6 +233,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=True,
         action=argparse.BooleanOptionalAction,
         help="llama.cpp's flash attention, as the service (engine.flash_attn) uses by default",
+    )
+    ap.add_argument(
+        "--merge-lora",
+        default=True,
+        action=argparse.BooleanOptionalAction,
+        help="a LoRA artifact merged into its base, as the service (merge_lora) serves it by "
+        "default; --no-merge-lora: the adapter applied at run time (a --lora path always is)",
     )
     ap.add_argument(
         "--guard",
