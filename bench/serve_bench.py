@@ -177,11 +177,12 @@ def bench_service(args, config: dict, batching: bool, tmp: Path, launcher: str =
     path.write_text(yaml.safe_dump(config))
     url = f"http://127.0.0.1:{port}/v1/summarize"
     python = args.service_python or sys.executable
+    ready = tmp / f"ready_{batching}_{launcher}"
     if launcher == "serve_run":
         cmd = [str(Path(python).parent / "serve"), "run", str(path)]
     else:
-        cmd = [python, "-m", "deployments.launch", str(path)]
-    start = time.monotonic()
+        cmd = [python, "-m", "deployments.launch", str(path), "--ready-file", str(ready)]
+    start, started_at = time.monotonic(), time.time()
     proc = subprocess.Popen(
         cmd,
         cwd=ROOT,
@@ -206,6 +207,8 @@ def bench_service(args, config: dict, batching: bool, tmp: Path, launcher: str =
                     pass
                 time.sleep(0.5)  # not ready (no listener yet, or 404/503 while deploying)
             out["start_to_first_note_s"] = round(time.monotonic() - start, 1)
+            if ready.is_file():  # written by the launcher when every deployment runs
+                out["start_to_ready_s"] = round(float(ready.read_text()) - started_at, 1)
             with memory.paused():
                 times, _, codes = clients(note, SESSIONS[: args.runs], 1)
             out["alone"] = {**stats(times), "ok": codes.count(200)}
