@@ -160,8 +160,11 @@ def clients(call, items: list, n_clients: int) -> tuple[list[float], float, list
     return [d for d, _ in done], time.monotonic() - start, [r for _, r in done]
 
 
-def load_side(times: list[float], wall: float, ok: int) -> dict:
-    return {**stats(times), "ok": ok, "notes_per_minute": round(ok / wall * 60, 2)}
+def load_side(times: list[float], wall: float, codes: list[int]) -> dict:
+    """Per-note statistics, notes per minute, and every answer's status but 200 counted."""
+    ok = codes.count(200)
+    failed = {str(c): codes.count(c) for c in sorted(set(codes) - {200})}
+    return {**stats(times), "ok": ok, "failed": failed, "notes_per_minute": round(ok / wall * 60, 2)}
 
 
 def bench_service(args, config: dict, batching: bool, tmp: Path, launcher: str = "launch") -> dict:
@@ -215,7 +218,7 @@ def bench_service(args, config: dict, batching: bool, tmp: Path, launcher: str =
             for n in args.clients:
                 items = (SESSIONS * 4)[: n * args.notes_per_client]
                 times, wall, codes = clients(note, items, n)
-                out[f"clients_{n}"] = load_side(times, wall, codes.count(200))
+                out[f"clients_{n}"] = load_side(times, wall, codes)
             if batching and not args.quick:
                 with memory.paused():
                     t = time.monotonic()
@@ -298,7 +301,7 @@ def bench_llama_cpp_server(args, resolved, engine_args: dict, max_tokens: int) -
             for n in args.clients:
                 items = (SESSIONS * 4)[: n * args.notes_per_client]
                 times, wall, codes = clients(note, items, n)
-                out[f"clients_{n}"] = load_side(times, wall, codes.count(200))
+                out[f"clients_{n}"] = load_side(times, wall, codes)
         out["peak_pss_mib"] = round(memory.peak)
     finally:
         stop(proc)

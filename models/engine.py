@@ -21,17 +21,20 @@ from __future__ import annotations
 
 import collections
 import json
+import logging
 import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from models.llama_runtime import EngineError, Runtime, RuntimeConfig
+from models.llama_runtime import EngineError, NoKVSlot, Runtime, RuntimeConfig
 from models.profiles import ModelProfile, get_profile
 from models.prompts import section_prompt
 
 __all__ = ["EngineConfig", "EngineError", "Generation", "NoteEngine", "Request"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -152,7 +155,12 @@ class NoteEngine:
         self._pending: collections.deque[_Group] = collections.deque()
         self._active: list[_Group] = []
         self._free_ids = list(range(config.max_sequences))
-        self._free_cells = config.kv_tokens
+        #: The KV budget: kv_tokens, or less where the model's sliding-window cache holds less.
+        self.capacity = min(config.kv_tokens, getattr(self.runtime, "capacity", config.kv_tokens))
+        self._free_cells = self.capacity
+        #: Set when a group was handed back for want of KV cells: admit none until one finishes.
+        self._hold = False
+        self._handed_back = 0
         self._closing = False
         self._steps: collections.deque[tuple[int, float]] = collections.deque(maxlen=64)
         self._last: dict = {"at": None, "ok": None, "error": None}
@@ -188,10 +196,10 @@ class NoteEngine:
             if groups:
                 last = groups[-1].seqs + [s]
                 candidate = _Group(last, common_prefix([x.tokens for x in last]))
-                if len(last) <= self.config.max_sequences and candidate.cells <= self.config.kv_tokens:
+                if len(last) <= self.config.max_sequences and candidate.cells <= self.capacity:
                     groups[-1] = candidate
                     continue
-            if len(s.tokens) + s.max_tokens > self.config.kv_tokens:
+            if len(s.tokens) + s.max_tokens > self.capacity:
                 raise ValueError(f"a prompt of {len(s.tokens)} tokens exceeds the KV budget")
             groups.append(_Group([s], 0))
         return groups
@@ -260,6 +268,8 @@ class NoteEngine:
                 "tokens_per_s": round(tokens / seconds, 1) if seconds else None,
                 "running_sequences": sum(len(g.seqs) for g in self._active),
                 "waiting_requests": sum(len(g.seqs) for g in self._pending),
+                # Requests restarted because llama.cpp found no KV cells for them (see _hand_back).
+                "handed_back": self._handed_back,
             }
 
     @property
@@ -315,6 +325,8 @@ class NoteEngine:
                 return
             if self.config.max_groups and len(self._active) >= self.config.max_groups:
                 return
+            if self._hold and self._active:
+                return
             if len(group.seqs) > len(self._free_ids) or group.cells > self._free_cells:
                 return
             self._pending.popleft()
@@ -339,6 +351,7 @@ class NoteEngine:
         for s in decoding:
             s.index = rt.add(s.out[-1], len(s.tokens) + len(s.out) - 1, s.seq_id, True)
         room = self.config.n_batch - len(decoding)
+        taken: list[tuple[_Sequence, int]] = []
         for group in self._active:
             for s in group.seqs:
                 if (
@@ -354,11 +367,18 @@ class NoteEngine:
                     if pos == len(s.tokens) - 1:
                         s.index = i
                 s.n_eval += take
+                taken.append((s, take))
                 room -= take
         if rt.n_tokens == 0:
             return
         start = time.monotonic()
-        rt.decode()
+        try:
+            rt.decode()
+        except NoKVSlot:  # nothing was evaluated: undo this step's prompt chunks, make room
+            for s, take in taken:
+                s.n_eval -= take
+            self._hand_back()
+            return
         elapsed = time.monotonic() - start
         for group in self._active:
             leader = group.seqs[0]
@@ -407,6 +427,7 @@ class NoteEngine:
             self._active.remove(group)
             with self._cond:
                 self._free_cells += group.prefix
+                self._hold = False
             group.future.set_result([self._generation(x) for x in group.seqs])
 
     def _release(self, s: _Sequence) -> None:
@@ -419,6 +440,25 @@ class NoteEngine:
             self._free_ids.append(s.seq_id)
             self._free_ids.sort()
             self._free_cells += len(s.tokens) - group.prefix + s.max_tokens
+
+    def _hand_back(self) -> None:
+        """Free the newest group's cells and queue it first again, to start afresh once a running
+        group has finished (llama.cpp found no KV cells for a step); alone, it fails."""
+        if len(self._active) <= 1:
+            raise EngineError("the note does not fit the KV cache")
+        group = self._active.pop()
+        for s in group.seqs:
+            if not s.done:
+                self._release(s)
+            s.seq_id, s.n_eval, s.out, s.data, s.text, s.index = -1, 0, [], b"", None, -1
+            s.done = s.timed_out = s.by_length = False
+        group.shared = False
+        with self._cond:
+            self._free_cells += group.prefix
+            self._pending.appendleft(group)
+            self._hold = True
+            self._handed_back += 1
+        logger.warning("a request was handed back to the queue for want of KV cells")
 
     def _fail(self, group: _Group, error: Exception) -> None:
         for s in group.seqs:

@@ -26,6 +26,10 @@ class EngineError(RuntimeError):
     """llama.cpp failed: the model did not load, or a decode returned an error."""
 
 
+class NoKVSlot(EngineError):
+    """llama_decode found no free KV cells for the batch (it returned 1) and evaluated none of it."""
+
+
 @dataclass(frozen=True)
 class RuntimeConfig:
     model_path: str
@@ -37,6 +41,21 @@ class RuntimeConfig:
     flash_attn: bool = False
     #: Keep every token in the sliding-window layers' cache too (more memory; see EngineConfig).
     swa_full: bool = False
+
+
+def kv_capacity(config: RuntimeConfig, n_swa: int) -> int:
+    """KV cells the sequences of a context can hold at once, as the engine counts them.
+
+    A model with sliding-window layers (Gemma 3: 5 of every 6, window 512) keeps those layers in
+    a second, smaller cache unless `swa_full`: n_swa * n_seq_max + n_batch cells (llama.cpp's
+    `llama_kv_cache_iswa`). It frees a cell that slid out of the window only while one sequence
+    holds it, so a prefix shared by a note's sections stays whole: four notes of 2,000-token
+    sessions decoded together overflowed it (llama_decode returned 1) though the main cache had
+    room. The engine's budget is the smaller of the two.
+    """
+    if n_swa <= 0 or config.swa_full:
+        return config.kv_tokens
+    return min(config.kv_tokens, n_swa * config.max_sequences + config.n_batch)
 
 
 class Runtime:
@@ -83,6 +102,7 @@ class Runtime:
             ):
                 self.close()
                 raise EngineError("llama.cpp could not apply the LoRA adapter")
+        self.capacity = kv_capacity(config, lib.llama_model_n_swa(self.model))
         self.memory = lib.llama_get_memory(self.ctx)
         self.batch = lib.llama_batch_init(config.n_batch, 0, 1)
         self.n_tokens = 0
@@ -162,6 +182,8 @@ class Runtime:
         if n == 0:
             return
         code = self.lib.llama_decode(self.ctx, self.batch)
+        if code == 1:
+            raise NoKVSlot("llama_decode found no KV cells for the batch")
         if code != 0:
             raise EngineError(f"llama_decode returned {code}")
 

@@ -50,8 +50,9 @@ class Fitted:
 
 
 def prepare(transcript: str) -> PreparedTranscript:
-    """Normalise a transcript, parse its turns and scan the whole of it for risks."""
-    normalised = text.normalize(transcript)
+    """Normalise a transcript (speakers named by role where their labels allow: `text.with_roles`),
+    parse its turns and scan the whole of it for risks."""
+    normalised = text.with_roles(text.normalize(transcript))
     turns = text.parse_turns(normalised)
     return PreparedTranscript(
         text=normalised,

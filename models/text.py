@@ -177,6 +177,55 @@ def is_clinician(speaker: str) -> bool:
     return any(w in CLINICIAN_SPEAKERS for w in words) or bool(pairs & CLINICIAN_SPEAKERS)
 
 
+#: Labels the model was trained on (the therapy sessions' `Therapist:`, `Counselor:`, `Client:`).
+_TRAINED_LABELS = frozenset({"therapist", "counselor", "client"})
+#: Labels that name the client by role, and short labels for either role ("T:" / "C:").
+_CLIENT_LABELS = frozenset({"patient", "pt", "pt.", "c", "cl"})
+_SHORT_CLINICIAN_LABELS = frozenset({"t", "th"})
+
+
+def speaker_roles(turns: Sequence[Turn]) -> dict[str, str]:
+    """The speakers to call `therapist` or `client`, as the model was trained to read them.
+
+    A clinician's label (Dr. Lee, Interviewer, Psychologist; "T" or "Th" beside another speaker)
+    becomes `therapist`; a client's (Patient, Pt, "C" or "Cl" beside a clinician) `client`; in a
+    session of two speakers of whom one is the clinician, the other is the client. Labels the
+    model was trained on (Therapist, Counselor, Client) and any other speaker keep their name.
+    """
+    speakers = {t.speaker for t in turns} - {"unknown"}
+    clinicians = {
+        s for s in speakers if is_clinician(s) or (s in _SHORT_CLINICIAN_LABELS and len(speakers) > 1)
+    }
+    roles = {s: "therapist" for s in clinicians if s not in _TRAINED_LABELS}
+    if clinicians:
+        roles.update({s: "client" for s in speakers & _CLIENT_LABELS})
+        # Counted by role, so that naming them changes nothing more (with_roles is idempotent).
+        named = {roles.get(s, s) for s in speakers}
+        others = speakers - clinicians - _CLIENT_LABELS - {"client"}
+        if len(named) == 2 and len({roles.get(s, s) for s in clinicians}) == 1 and len(others) == 1:
+            roles[others.pop()] = "client"
+    return roles
+
+
+def with_roles(text: str) -> str:
+    """`text` (normalised) with each turn's label replaced by its role (`speaker_roles`); the same
+    lines and turns, so turn indices stay valid. Text without such labels comes back unchanged."""
+    roles = speaker_roles(parse_turns(text))
+    if not roles:
+        return text
+    lines = []
+    for line in text.split("\n"):
+        labelled = _label(line.strip())
+        if labelled is not None and labelled[0] in roles:
+            line = (
+                _render_turn(Turn(roles[labelled[0]], labelled[1]))
+                if labelled[1]
+                else f"{roles[labelled[0]].title()}:"
+            )
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def _render_turn(turn: Turn) -> str:
     return f"{turn.speaker[:1].upper()}{turn.speaker[1:]}: {turn.text}"
 

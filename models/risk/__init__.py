@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 
 from models.risk import context as ctx
 from models.risk.lexicon import AN, CONTEXT, CUES, HO, INTENT_RE, NAME, SH, SI, SPECIFICS_RE, Cue
-from models.text import is_clinician, normalize, parse_turns, sentences
+from models.text import is_clinician, normalize, parse_turns, sentences, with_roles
 from schemas.notes import SEVERITIES, UNKNOWN_SEVERITY, RiskCategory, RiskFlag, RiskSource
 
 #: How each category is written in a note, inside `{{RED:<title> (<severity>): <evidence>}}`.
@@ -244,10 +244,12 @@ def scan(text: str) -> list[RiskFlag]:
     with its severity, the index of its speaker turn (in `models.text.parse_turns` of the
     normalised text) and source `scan`.
 
-    When a clinician speaker is identified only the other speakers' turns are scanned (with
+    Speakers are named by role where their labels allow ("T:" / "C:", "Interviewer:" and a named
+    client: `models.text.with_roles`). When a clinician speaker is identified only the other
+    speakers' turns are scanned (with
     the clinician's question just before, for answers such as "Yes"); otherwise all turns are.
     """
-    turns = parse_turns(normalize(text))
+    turns = parse_turns(with_roles(normalize(text)))
     has_clinician = any(is_clinician(t.speaker) for t in turns)
     seen: set[tuple[RiskCategory, str]] = set()
     flags: list[RiskFlag] = []

@@ -320,6 +320,7 @@ def test_health_names_the_published_adapter(service):
     model = service.get("/health").json()["model"]
     assert (model["model"], model["model_version"]) == (published.name, published.version)
     assert (model["sha256"], model["lora_sha256"]) == (published.sha256, published.lora_sha256)
+    assert model["lora_merged"] is True  # serve_config's merge_lora: the merged model is served
 
 
 @pytest.fixture(scope="module")
@@ -332,7 +333,7 @@ def local_generation():
     from models.resolve import resolve_model
 
     args = AppArgs.model_validate(_config(0, "sqlite://", "sqlite://")["applications"][0]["args"])
-    model = resolve_model(args.model, profile=args.profile)
+    model = resolve_model(args.model, profile=args.profile, merge_lora=args.merge_lora)
     engine = NoteEngine(
         EngineConfig(
             model_path=str(model.path),

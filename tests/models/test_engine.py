@@ -14,6 +14,7 @@ import time
 import pytest
 
 from models.engine import EngineConfig, EngineError, NoteEngine, Request, common_prefix
+from models.llama_runtime import NoKVSlot, RuntimeConfig, kv_capacity
 
 BOS, END = 1, 2
 
@@ -21,7 +22,13 @@ BOS, END = 1, 2
 class ToyRuntime:
     """Tokens are characters; the answer to a sequence is a function of everything in its cache."""
 
-    def __init__(self, fail_on_decode: int | None = None, step_s: float = 0.0) -> None:
+    def __init__(
+        self, fail_on_decode: int | None = None, step_s: float = 0.0, slots: int | None = None
+    ) -> None:
+        #: With `slots`, a decode that would hold more cells in all than that finds no KV slot
+        #: (what llama.cpp's sliding-window cache does), evaluates nothing and says so.
+        self.slots = slots
+        self.no_slot = 0
         self.cache: dict[int, list[int]] = {}
         self.batch: list[tuple[int, int, int, bool]] = []
         self.batches: list[list[tuple[int, int, int, bool]]] = []
@@ -63,6 +70,9 @@ class ToyRuntime:
         self.decodes += 1
         if self.decodes == self.fail_on_decode:
             raise EngineError("llama_decode returned -1")
+        if self.slots is not None and sum(map(len, self.cache.values())) + len(batch) > self.slots:
+            self.no_slot += 1
+            raise NoKVSlot("llama_decode found no KV cells for the batch")
         time.sleep(self.step_s)
         self.batches.append(batch)
         self.logits = {}
@@ -220,6 +230,34 @@ def test_a_failed_decode_fails_its_requests_and_health_says_so(engines):
     assert engine.generate_many([Request(PROMPTS[1])])[0].text  # the engine serves on
     health = engine.health()
     assert health["ok"] is True and health["last_decode_at"] and health["tokens_per_s"] > 0
+
+
+def test_a_group_llama_cpp_finds_no_cells_for_is_handed_back_and_answers_as_alone(engines):
+    """The engine's budget admits two requests; the cache holds one at a time. The newer one is
+    handed back, waits for the first to finish, starts again, and both answer as they do alone;
+    nothing fails."""
+    alone = [engines().generate_many([Request(p)])[0].text for p in ("A" * 300, "B" * 300)]
+    runtime = ToyRuntime(step_s=0.001, slots=400)
+    engine = engines(runtime, max_tokens=20)
+    a, b = engine.submit([Request("A" * 300)]), engine.submit([Request("B" * 300)])
+    assert [a[0].result(5)[0].text, b[0].result(5)[0].text] == alone
+    assert runtime.no_slot >= 1 and engine.health()["ok"] is True
+
+
+def test_a_request_that_alone_finds_no_cells_fails_and_the_engine_serves_on(engines):
+    runtime = ToyRuntime(slots=100)
+    engine = engines(runtime, max_tokens=20)
+    with pytest.raises(EngineError, match="does not fit"):
+        engine.generate_many([Request("A" * 300)])
+    assert engine.generate_many([Request("short")])[0].text
+
+
+def test_the_budget_is_the_sliding_window_cache_where_it_is_smaller():
+    config = RuntimeConfig("m.gguf", None, kv_tokens=16384, max_sequences=16, n_batch=512, n_threads=2)
+    assert kv_capacity(config, n_swa=512) == 512 * 16 + 512
+    assert kv_capacity(config, n_swa=0) == 16384
+    assert kv_capacity(RuntimeConfig(**{**config.__dict__, "swa_full": True}), n_swa=512) == 16384
+    assert kv_capacity(RuntimeConfig(**{**config.__dict__, "kv_tokens": 4096}), n_swa=512) == 4096
 
 
 def test_a_closed_engine_refuses_work():

@@ -121,3 +121,28 @@ def test_the_merged_model_writes_as_the_adapter_at_run_time_does(model, prompts,
         engine.close()
     same = [m.split()[:2] == a.split()[:2] for m, a in zip(texts, sequential, strict=True)]
     assert sum(same) >= len(same) - 1, same
+
+
+def test_notes_beyond_the_sliding_window_cache_are_handed_back_not_failed(model, prompts):
+    """Gemma 3's sliding-window cache (512 * 16 + 512 cells here) keeps each note's shared
+    transcript whole. An engine told the cache holds all of kv_tokens admits four notes of about
+    2,500 tokens at once; llama.cpp then finds no cells (llama_decode returns 1), and the engine
+    hands the newest note back to wait instead of failing the notes: every note is answered."""
+    from models.llama_runtime import Runtime, RuntimeConfig
+
+    config = EngineConfig(model_path=str(model.path), profile=model.profile, max_tokens=64, kv_tokens=16384)
+    runtime = Runtime(
+        RuntimeConfig(str(model.path), None, 16384, 16, config.n_batch, config.n_threads, config.flash_attn)
+    )
+    assert runtime.capacity == 512 * 16 + 512  # what the engine budgets by default
+    runtime.capacity = 16384  # as if the sliding-window cache held every cell
+    engine = NoteEngine(config, runtime)
+    notes = [f"Session {i}.\n" + TRANSCRIPT * 30 + prompts[0][-200:] for i in range(5)]
+    try:
+        futures = [engine.submit([Request(p + q) for q in "ABCD"]) for p in notes]
+        answered = [g.text for fs in futures for f in fs for g in f.result(600)]
+        health = engine.health()
+    finally:
+        engine.close()
+    assert len(answered) == 20 and all(answered)
+    assert health["ok"] is True and health["handed_back"] >= 1

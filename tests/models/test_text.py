@@ -18,6 +18,7 @@ from models.text import (
     mark,
     normalize,
     parse_turns,
+    with_roles,
     word_count,
 )
 
@@ -223,3 +224,41 @@ def test_chunks_group_consecutive_turns() -> None:
 def test_chunk_turns_rejects_non_positive_size() -> None:
     with pytest.raises(ValueError):
         chunk_turns([Turn("client", "hi")], 0)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("T: How are you?\nC: Low. [pause] Tired.", "Therapist: How are you?\nClient: Low. [pause] Tired."),
+        (
+            "Interviewer: Hi.\nMaria: Hello.\nInterviewer: Go on.",
+            "Therapist: Hi.\nClient: Hello.\nTherapist: Go on.",
+        ),
+        ("Dr. Lee: Hi.\nPatient: I drink.\nmore of it", "Therapist: Hi.\nClient: I drink.\nmore of it"),
+        ("[00:01:02] T: Hi.\nC: Hey.", "Therapist: Hi.\nClient: Hey."),
+        # Labels the model was trained on, and sessions whose roles the labels do not give, stay.
+        ("Counselor: Hi.\nClient: Hello.", "Counselor: Hi.\nClient: Hello."),
+        ("Bill: Hi.\nTerri: Hello.", "Bill: Hi.\nTerri: Hello."),
+        ("Therapist: Hi.\nMother: Yes.\nSon: No.", "Therapist: Hi.\nMother: Yes.\nSon: No."),
+        ("Therapist: Hi.\nClient A: Yes.\nClient B: No.", "Therapist: Hi.\nClient A: Yes.\nClient B: No."),
+        ("T: a monologue with one speaker", "T: a monologue with one speaker"),
+        ("C: Hi.\nPatient: Hello.", "C: Hi.\nPatient: Hello."),
+    ],
+)
+def test_with_roles_names_speakers_by_role(raw: str, expected: str) -> None:
+    assert with_roles(normalize(raw)) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["T", "C", "Dr. Lee", "Maria", "Patient", "Mother"]), st.text()),
+        max_size=8,
+    )
+)
+def test_with_roles_keeps_every_turn_and_its_text(turns: list[tuple[str, str]]) -> None:
+    text = normalize("\n".join(f"{speaker}: {said}" for speaker, said in turns))
+    relabelled = with_roles(text)
+    before, after = parse_turns(text), parse_turns(relabelled)
+    assert [t.text for t in after] == [t.text for t in before]
+    assert with_roles(relabelled) == relabelled  # idempotent
