@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from models.text import Turn, is_clinician, normalize, parse_turns, sentences, word_count
+from models.text import Turn, is_clinician, normalize, parse_turns, sentences, with_roles, word_count
 
 #: Words that open a spoken sentence without changing what it does ("So, what ...").
 _FILLER = re.compile(
@@ -548,6 +548,7 @@ def describe(found: Mapping[str, Found], clinician: str = "therapist") -> str:
 
 
 def interventions_sentence(transcript: str) -> str:
-    """`describe` of the techniques a raw transcript shows; "" when it shows none."""
-    turns = parse_turns(normalize(transcript))
+    """`describe` of the techniques a raw transcript shows; "" when it shows none. Speakers are
+    named by role first (`models.text.with_roles`), as the service prepares a transcript."""
+    turns = parse_turns(with_roles(normalize(transcript)))
     return describe(detect(turns), clinician_title(turns))
