@@ -150,8 +150,9 @@ def _merged(resolved: ResolvedModel, cache_dir: Path) -> ResolvedModel:
     assert lora is not None and lora_sha256 is not None
     try:
         path = merged_model(resolved.path, lora, cache_dir, resolved.sha256, lora_sha256)
-    except MergeError as e:
-        logger.warning("adapter not merged; it is applied at run time", extra={"reason": str(e)})
+    except (MergeError, OSError, ImportError) as e:  # a read-only cache, a missing gguf package
+        reason = str(e) if isinstance(e, MergeError) else type(e).__name__
+        logger.warning("adapter not merged; it is applied at run time", extra={"reason": reason})
         return resolved
     return ResolvedModel(**{**asdict(resolved), "path": path, "lora_path": None, "merged": True})
 

@@ -86,9 +86,12 @@ def test_a_file_that_is_not_a_lora_adapter_is_refused(runtime_model, tmp_path):
     assert list(tmp_path.iterdir()) == []  # nothing half-written
 
 
-def test_a_merge_that_fails_leaves_the_adapter_to_run_time(runtime_model, monkeypatch, tmp_path):
+@pytest.mark.parametrize(
+    "error", [MergeError("an adapter tensor does not fit"), PermissionError(13, "denied")]
+)
+def test_a_merge_that_fails_leaves_the_adapter_to_run_time(runtime_model, monkeypatch, tmp_path, error):
     def fail(*args, **kwargs):
-        raise MergeError("tensors changed type")
+        raise error
 
     monkeypatch.setattr(merge_module, "merged_model", fail)
     resolved = resolve_module._merged(runtime_model, tmp_path)
