@@ -25,6 +25,9 @@ a few percent over calling the engine directly instead of about 15 %. It also le
 controller loop and its replicas' metrics export run every second instead of every 0.1 s
 (`RAY_SERVE_CONTROL_LOOP_INTERVAL_S`, `RAY_SERVE_METRICS_EXPORT_INTERVAL_MS`): an idle service
 then takes 2.6 CPU-seconds per 30 s instead of 4.1, time the engine's threads would wait for.
+Only once it runs, though: while it starts, each step of a replica (built, started, ready) waits
+for the loop's next turn, so the controller loops every 0.1 s until the deployer says every
+application runs (`controller_starting`, Serve's controller callback).
 
 On a Ray cluster use `serve deploy serve_config.yaml` against the dashboard's address instead, with
 `RAY_worker_niceness=0` in the nodes' environment (cluster/rayservice.yaml sets it).
@@ -36,10 +39,12 @@ import argparse
 import contextlib
 import ctypes
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -56,6 +61,14 @@ QUIET_RAY = {
 }
 #: Longest wait for the applications to come up (model checks and the engine self-test included).
 READY_TIMEOUT_S = 600.0
+#: Serve's controller loop while the service starts (Serve's own default). At QUIET_RAY's 1 s,
+#: the waits for the loop's next turn made the start about 1.8 s longer (bench/start_bench.py).
+START_LOOP_INTERVAL_S = 0.1
+#: The file the deployer creates once every application runs: the controller then loops at the
+#: quiet interval (the launcher names it; see controller_starting).
+STARTED_FILE_ENV = "PSYNOTE_SERVE_STARTED_FILE"
+#: Serve calls the function this names in its controller's process as the controller starts.
+CONTROLLER_CALLBACK_ENV = "RAY_SERVE_CONTROLLER_CALLBACK_IMPORT_PATH"
 #: Longest wait for Serve to stop its replicas at shutdown before Ray's processes are ended.
 STOP_TIMEOUT_S = 60.0
 
@@ -85,6 +98,35 @@ def lean_head() -> None:
 
     parameter.RayParams.__init__ = init  # type: ignore[method-assign]
     node.Node.start_api_server = lambda self, **kwargs: None  # type: ignore[method-assign]
+
+
+def controller_starting() -> None:
+    """Run in Serve's controller process as it starts (the launcher sets
+    RAY_SERVE_CONTROLLER_CALLBACK_IMPORT_PATH to this function): the control loop turns every
+    START_LOOP_INTERVAL_S until the file STARTED_FILE_ENV names exists (the deployer writes it
+    when every application runs), then at the interval the environment set (QUIET_RAY's 1 s).
+    A controller that Ray restarts later finds the file there and stays quiet."""
+    import logging
+    import threading
+
+    from ray.serve._private import controller
+
+    started = os.environ.get(STARTED_FILE_ENV)
+    quiet = controller.CONTROL_LOOP_INTERVAL_S
+    if not started or os.path.exists(started) or quiet <= START_LOOP_INTERVAL_S:
+        return
+    logger = logging.getLogger("ray.serve")
+    controller.CONTROL_LOOP_INTERVAL_S = START_LOOP_INTERVAL_S
+    logger.info(f"control loop every {START_LOOP_INTERVAL_S} s until the applications run")
+
+    def settle() -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while not os.path.exists(started) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        controller.CONTROL_LOOP_INTERVAL_S = quiet
+        logger.info(f"control loop every {quiet} s")
+
+    threading.Thread(target=settle, name="serve-start-loop", daemon=True).start()
 
 
 def _become_subreaper() -> None:
@@ -189,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
 
     for name, value in QUIET_RAY.items():  # read by the raylet the child starts, and its workers
         os.environ.setdefault(name, value)
+    state = Path(tempfile.mkdtemp(prefix="psynote-launch-"))
+    os.environ[STARTED_FILE_ENV] = str(state / "started")
+    os.environ.setdefault(CONTROLLER_CALLBACK_ENV, "deployments.launch.controller_starting")
     _become_subreaper()
     address = f"127.0.0.1:{_free_port()}"
     stopping = False
@@ -215,23 +260,30 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     finally:
         _teardown(address)
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def _import_serve() -> None:
+    """What the deployer needs of Serve (imported in a thread while the Ray head starts)."""
+    import ray.serve._private.api  # noqa: F401
+    import ray.serve.schema  # noqa: F401
 
 
 def deploy(config_path: Path, address: str, num_cpus: int | None, ready_file: Path | None) -> int:
     """The deploying child: start the lean Ray head at `address` (it outlives this process), deploy
     the config's applications, wait until they run (then say so, and write `ready_file`); 0 when
     they do, 1 when one fails."""
+    import threading
+
     import ray
-    from ray import serve
     from ray._common.usage import usage_lib
     from ray._private import node, parameter
     from ray._private.authentication import authentication_token_setup as auth
-    from ray.serve._private import api as serve_api
-    from ray.serve._private.constants import SERVE_NAMESPACE
-    from ray.serve.config import gRPCOptions
-    from ray.serve.schema import ApplicationStatus, ServeDeploySchema
 
-    config = ServeDeploySchema.model_validate(yaml.safe_load(config_path.read_text()))
+    # Serve's modules (about 0.5 s of imports) load while the Ray head starts, which mostly waits
+    # for its processes; the config is read once they are here.
+    serve_loading = threading.Thread(target=_import_serve, name="import-serve", daemon=True)
+    serve_loading.start()
     stopping = False
 
     def stop(signum: int, _frame: object) -> None:
@@ -251,8 +303,16 @@ def deploy(config_path: Path, address: str, num_cpus: int | None, ready_file: Pa
         node_ip_address=host, gcs_server_port=int(port), num_cpus=num_cpus, include_dashboard=False
     )
     node.Node(ray_params=params, head=True, shutdown_at_exit=False, spawn_reaper=False, ray_init_cluster=True)
+    serve_loading.join()
+    from ray import serve
+    from ray.serve._private import api as serve_api
+    from ray.serve._private.constants import SERVE_NAMESPACE
+    from ray.serve.config import gRPCOptions
+    from ray.serve.schema import ApplicationStatus, ServeDeploySchema
+
     ray.init(address=address, namespace=SERVE_NAMESPACE, log_to_driver=False)
     try:
+        config = ServeDeploySchema.model_validate(yaml.safe_load(config_path.read_text()))
         client = serve_api.serve_start(
             http_options=config.http_options.model_dump(),
             proxy_location=config.proxy_location,
@@ -272,6 +332,8 @@ def deploy(config_path: Path, address: str, num_cpus: int | None, ready_file: Pa
                 return 1
             if all(s == ApplicationStatus.RUNNING for s in states.values()):
                 http = config.http_options
+                if started := os.environ.get(STARTED_FILE_ENV):
+                    Path(started).touch()  # the controller's loop slows down (controller_starting)
                 print(f"ready: http://{http.host}:{http.port} ({', '.join(names)})", flush=True)
                 if ready_file:
                     ready_file.write_text(f"{time.time()}\n")

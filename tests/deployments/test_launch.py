@@ -67,6 +67,15 @@ def test_launch_serves_the_config_without_the_dashboard_and_stops_on_sigterm(tmp
         assert "_raylet" not in maps and "libllama" not in maps
         for replica in ("Ingress", "Preprocessor", "NoteGenerator", "NoteWriter"):
             assert any(c.startswith(f"ray::ServeReplica:notes:{replica}") for c in commands), commands
+        # Serve's controller looped every 0.1 s while the service started, and at the launcher's
+        # quiet interval once it ran (deployments.launch.controller_starting).
+        logs = Path(ray_tmp, "ray", "session_latest", "logs", "serve")
+        said = ""
+        while time.monotonic() < deadline and "control loop every 1.0 s" not in said:
+            said = "".join(p.read_text() for p in logs.glob("controller_*.log"))
+            time.sleep(0.2)
+        assert "control loop every 0.1 s until the applications run" in said
+        assert "control loop every 1.0 s" in said
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
