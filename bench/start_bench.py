@@ -178,13 +178,15 @@ def _local(text: str) -> float:
     return datetime.strptime(text, "%Y-%m-%d %H:%M:%S,%f").timestamp()
 
 
-def one_start(python: str, config_path: Path, url: str, env: dict[str, str], tmp: Path, i: int) -> dict:
+def one_start(
+    python: str, root: Path, config_path: Path, url: str, env: dict[str, str], tmp: Path, i: int
+) -> dict:
     ready = tmp / f"ready{i}"
     cmd = [python, "-m", "deployments.launch", str(config_path), "--ready-file", str(ready)]
     started_at, start = time.time(), time.monotonic()
     proc = subprocess.Popen(
         cmd,
-        cwd=ROOT,
+        cwd=root,
         env={**os.environ, **ENV, **env, "RAY_TMPDIR": str(tmp / f"ray{i}")},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -230,6 +232,12 @@ def main() -> None:
     parser.add_argument("--starts", type=int, default=3)
     parser.add_argument("--service-python", default=sys.executable)
     parser.add_argument("--env", action="append", default=[], metavar="K=V")
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=ROOT,
+        help="the checkout whose code the service runs (default: this one), to compare two versions",
+    )
     args = parser.parse_args()
     config = yaml.safe_load((ROOT / "serve_config.yaml").read_text())
     app_args = config["applications"][0]["args"]
@@ -246,7 +254,7 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}/v1/summarize"
     runs = []
     for i in range(args.starts):
-        runs.append(one_start(args.service_python, path, url, env, tmp, i))
+        runs.append(one_start(args.service_python, args.root, path, url, env, tmp, i))
         print(json.dumps(runs[-1]), file=sys.stderr, flush=True)
     summary = {
         key: round(statistics.median(r[key] for r in runs), 1)

@@ -248,6 +248,27 @@ def in_ray_working_dir(path: str | Path) -> bool:
     return "runtime_resources" in parts or any(p.startswith("working_dir_files") for p in parts)
 
 
+def as_recorded(path: str) -> str:
+    """`path` as a run's record states it: relative to the job's working directory where it lies
+    in Ray's temporary copy of that directory (a session folder Ray deletes, and a name nobody
+    could find the file by), as it is otherwise."""
+    parts = Path(path).parts
+    if "working_dir_files" in parts:
+        return str(Path(*parts[parts.index("working_dir_files") + 2 :]))
+    return path
+
+
+def recorded_config(config: SFTConfig) -> dict[str, Any]:
+    """The config as a run's summary and a published manifest record it (`as_recorded` paths)."""
+    record = dataclasses.asdict(config)
+    for name in ("output_dir", "artifact_store", "eval_data", "init_adapter", "base_path"):
+        if record.get(name):
+            record[name] = as_recorded(record[name])
+    for entry in record["data"]:
+        entry["path"] = as_recorded(entry["path"])
+    return record
+
+
 def load_config(path: str | None = None, overrides: dict[str, Any] | None = None) -> SFTConfig:
     """The config of YAML file `path` with `overrides` applied, paths absolute, files checked."""
     values: dict[str, Any] = {}

@@ -14,7 +14,7 @@ import random
 import shutil
 import sys
 import time
-from dataclasses import asdict, fields
+from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,7 @@ from transformers import TrainerCallback
 from models.profiles import ModelProfile, get_profile
 from training_jobs.base_models import load_base
 from training_jobs.data import Pair, load_pairs, split_pairs, to_examples
+from training_jobs.sft_config import recorded_config
 from training_jobs.therapy_data import as_pairs, load_entry
 
 if TYPE_CHECKING:
@@ -231,7 +232,7 @@ def train(config: SFTConfig) -> dict:
     tokens = int(trainer.state.num_input_tokens_seen)
     summary = {
         "run_name": config.run_name,
-        "config": asdict(config),
+        "config": recorded_config(config),
         "data": files,
         "rows": {
             "train": len(split.train),

@@ -132,6 +132,10 @@ def test_submitted_job_publishes_to_the_shared_store(ray_head, tmp_path: Path, t
     assert report["n"] == 2
     manifest = json.loads((shared / "published" / "tiny-notes" / "v1" / "manifest.json").read_text())
     assert manifest["training_config"]["backend"] == "ray"
+    # Paths in the job's working directory are recorded as the project names them, not as Ray's
+    # temporary copy of it (training_jobs.sft_config.as_recorded).
+    assert manifest["training_config"]["eval_data"] == "training_jobs/configs/tiny-fixture.csv"
+    assert "runtime_resources" not in json.dumps(manifest)
     assert manifest["metrics"]["n"] == 2
     assert not (ROOT / "artifacts" / "sft" / run.name).exists()
 
@@ -149,3 +153,24 @@ def test_a_relative_store_inside_rays_working_copy_is_refused(tmp_path: Path, mo
     monkeypatch.setenv("NOTES_STORAGE_DIR", str(tmp_path / "shared"))
     config = load_config(None, {"data": [{"path": "pairs.csv", "preset": "own"}]})
     assert Path(config.output_dir) == tmp_path / "shared" / "sft"
+
+
+def test_a_run_records_paths_in_rays_working_copy_relative_to_the_working_dir(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from training_jobs.sft_config import as_recorded, load_config, recorded_config
+
+    copy = tmp_path / "session_1" / "runtime_resources" / "working_dir_files" / "_ray_pkg_1"
+    (copy / "data").mkdir(parents=True)
+    pairs = "transcript,note,section\nClient: hi,Client said hi.,subjective\n"
+    (copy / "data" / "pairs.csv").write_text(pairs)
+    monkeypatch.chdir(copy)
+    monkeypatch.setenv("NOTES_STORAGE_DIR", str(tmp_path / "shared"))
+    config = load_config(None, {"data": [{"path": "data/pairs.csv", "preset": "own"}], "eval_data": "data"})
+    assert Path(config.data[0]["path"]).is_absolute()  # Ray Train's workers run elsewhere
+    record = recorded_config(config)
+    assert record["data"][0]["path"] == "data/pairs.csv"
+    assert record["eval_data"] == "data"
+    assert record["output_dir"] == str(tmp_path / "shared" / "sft")  # shared storage: as it is
+    assert config.data[0]["path"] == str(copy / "data" / "pairs.csv")  # the config is not changed
+    assert as_recorded("/srv/data/pairs.csv") == "/srv/data/pairs.csv"
