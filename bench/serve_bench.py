@@ -194,8 +194,14 @@ def bench_service(args, config: dict, batching: bool, tmp: Path, launcher: str =
         stderr=subprocess.DEVNULL,
     )
 
-    def note(transcript: str) -> int:
-        return httpx.post(url, json={"transcript": transcript}, headers=HEADERS, timeout=900).status_code
+    #: The generator's own time for each note timed alone (its metadata's generation_ms).
+    generation: list[float] = []
+
+    def note(transcript: str, record: bool = False) -> int:
+        answer = httpx.post(url, json={"transcript": transcript}, headers=HEADERS, timeout=900)
+        if record and answer.status_code == 200:
+            generation.append(answer.json()["metadata"]["generation_ms"] / 1000)
+        return answer.status_code
 
     out: dict = {}
     try:
@@ -213,8 +219,15 @@ def bench_service(args, config: dict, batching: bool, tmp: Path, launcher: str =
             if ready.is_file():  # written by the launcher when every deployment runs
                 out["start_to_ready_s"] = round(float(ready.read_text()) - started_at, 1)
             with memory.paused():
-                times, _, codes = clients(note, SESSIONS[: args.runs], 1)
+                times, _, codes = clients(lambda t: note(t, record=True), SESSIONS[: args.runs], 1)
             out["alone"] = {**stats(times), "ok": codes.count(200)}
+            if generation and len(generation) == len(times):
+                # Where the service's time goes: the generator's own (draft_note inside Serve) and
+                # the rest (proxy, Ingress, Preprocessor, Writer, and the trips between them).
+                out["alone"]["generator_p50_s"] = round(statistics.median(generation), 2)
+                out["alone"]["outside_generator_p50_s"] = round(
+                    statistics.median(t - g for t, g in zip(times, generation, strict=True)), 3
+                )
             for n in args.clients:
                 items = (SESSIONS * 4)[: n * args.notes_per_client]
                 times, wall, codes = clients(note, items, n)
@@ -380,9 +393,14 @@ def main() -> None:
         )
     ratios = {}
     if "direct" in results and "service" in results:
-        ratios["graph_overhead_p50"] = (
-            results["service"]["alone"]["p50_s"] / results["direct"]["alone"]["p50_s"]
-        )
+        direct_p50 = results["direct"]["alone"]["p50_s"]
+        ratios["graph_overhead_p50"] = results["service"]["alone"]["p50_s"] / direct_p50
+        if "generator_p50_s" in results["service"]["alone"]:
+            # The same draft_note inside the service's generator against this process's: what
+            # running among Ray's processes costs the engine itself.
+            ratios["generator_in_service_over_direct_p50"] = (
+                results["service"]["alone"]["generator_p50_s"] / direct_p50
+            )
     for other in ("sequential_service", "llama_cpp_server"):
         if other in results and "service" in results:
             ratios[f"{other}_over_service_p50_alone"] = (

@@ -10,8 +10,10 @@ guard checks each sentence against the transcript and removes, sentence by sente
 - a risk rating ("risk is low") and a conditional safety plan ("if the urges return he will call
   the crisis line") that no exchange of the transcript holds;
 - a named technique (safety planning, cognitive restructuring, behavioural activation, exposure,
-  relaxation or mindfulness) that the clinician's turns do not show (`models.interventions`) and
-  the transcript never names;
+  relaxation or mindfulness, homework) that the clinician's turns do not show
+  (`models.interventions`) and the transcript never names;
+- a referral or service (a sleep clinic, a psychiatrist, a support group, the client's doctor,
+  detox, a hospital, couples or family therapy) that the transcript never names;
 - a sentence repeated within or across sections, and repetition loops.
 A quotation the transcript holds word for word is the client's own: it is not checked.
 A section left empty is filled by the extractive path (`models.notes.fallback_note`), marked as
@@ -36,7 +38,7 @@ from schemas.pipeline import PreparedTranscript
 
 REASONS = (
     "register", "age", "number", "date", "medication", "name", "demographic", "risk_denial", "denial",
-    "risk_rating", "safety_plan", "technique",
+    "risk_rating", "safety_plan", "technique", "referral",
 )  # fmt: skip
 
 _UNITS = {
@@ -617,6 +619,8 @@ def unsupported(sentence: str, transcript: str, risk_flags: Collection[RiskFlag]
         if claim and key not in facts.techniques and claim.group().lower() not in facts.lower:
             reasons.append("technique")
             break
+    if any(claim.search(sentence) and not named.search(facts.lower) for claim, named in _REFERRALS):
+        reasons.append("referral")
     return reasons
 
 
@@ -629,6 +633,7 @@ _TECHNIQUE_CLAIMS = {
     "cognitive_restructuring": re.compile(r"\bcognitive restructuring\b|\bthought records?\b", re.I),
     "behavioural_activation": re.compile(r"\bbehaviou?ral activation\b|\bactivity schedul", re.I),
     "exposure": re.compile(r"\b(?:graded |in vivo )?exposure\b|\bbehaviou?ral experiment", re.I),
+    "homework": re.compile(r"\bhomework\b", re.I),
     # a practice named as one ("breathing exercises"), not the word ("focused on relaxation")
     "relaxation": re.compile(
         r"\b(?:progressive muscle relaxation|(?:relaxation|mindfulness|grounding|breathing) "
@@ -636,6 +641,27 @@ _TECHNIQUE_CLAIMS = {
         re.I,
     ),
 }
+
+
+#: Referrals and services a note may name, each with what the transcript must say for the claim
+#: to stand (a "sleep clinic" in a plan, for a session that never mentions one, is invented).
+_REFERRALS = [
+    (re.compile(claim, re.I), re.compile(named, re.I))
+    for claim, named in (
+        (r"\b(?:sleep|pain|memory|specialist|outpatient|addiction) clinics?\b", r"\bclinic"),
+        (r"\bpsychiatri(?:st|c (?:evaluation|assessment|consultation|review))", r"\bpsychiatr"),
+        (r"\bsupport groups?\b|\bgroup (?:therapy|sessions?)\b", r"\bgroups?\b"),
+        (
+            r"\b(?:primary care|general practitioner|GP|physician|family doctor)\b",
+            r"\b(?:doctor|gp|physician|primary care|general practitioner)\b",
+        ),
+        (r"\bdetox\w*|\brehab\w*|\binpatient\b", r"\bdetox|\brehab|\binpatient|\bhospital"),
+        (r"\bhospital\w*", r"\bhospital"),
+        (r"\bcouples? (?:therapy|counsel\w*)", r"\bcouples?\b"),
+        (r"\bfamily (?:therapy|counsel\w*|sessions?)\b", r"\bfamily (?:therapy|counsel\w*|sessions?)\b"),
+        (r"\bmedication (?:review|evaluation|assessment)\b", r"\bmedication|\bmeds\b|\bpills?\b"),
+    )
+]
 
 
 _ABBREVIATION_RE = re.compile(r"\b(?:Dr|Mr|Mrs|Ms|Mx|St|vs|etc|e\.g|i\.e|approx)\.$", re.I)

@@ -98,7 +98,8 @@ class GroundingCounts(BaseModel):
         default_factory=dict,
         description="Sentences removed per reason: register, age, number, date, medication, name, "
         "demographic, risk_denial (a denial of a risk the scan found), denial, risk_rating, "
-        "safety_plan, duplicate, loop.",
+        "safety_plan, technique (one the session did not hold), referral (a service the session "
+        "never names), duplicate, loop.",
     )
     extracted_sections: list[str] = Field(
         default_factory=list, description="Sections left empty by the guard and filled extractively."

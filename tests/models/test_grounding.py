@@ -196,7 +196,10 @@ def test_conditional_safety_plans_need_the_transcript() -> None:
     supported = "If the thoughts get stronger, the client will call his brother or the crisis line."
     assert grounding.unsupported(supported, transcript) == []
     assert grounding.unsupported("A referral is made if the plan fails.", transcript) == ["safety_plan"]
-    assert grounding.unsupported("If his mood worsens he will contact his GP.", transcript) == ["safety_plan"]
+    assert grounding.unsupported("If his mood worsens he will contact his GP.", transcript) == [
+        "safety_plan",
+        "referral",
+    ]
     # A conditional plan that is no safety plan is not this check's business.
     assert grounding.unsupported("If it rains he will walk inside.", transcript) == []
 
@@ -271,6 +274,40 @@ SAFETY_SESSION = (
     ],
 )
 def test_a_named_technique_needs_the_session_to_show_it(sentence, transcript, expected):
+    assert grounding.unsupported(sentence, transcript) == expected
+
+
+@pytest.mark.parametrize(
+    ("sentence", "transcript", "expected"),
+    [
+        # the README's two-line session: the model planned a sleep clinic and homework
+        (
+            "Client will attend a sleep clinic and complete homework.",
+            "Therapist: How was your week?\nClient: I slept badly and argued with my sister.",
+            ["technique", "referral"],
+        ),
+        ("Client will see her GP about the sleep.", SLEEP_SESSION, ["referral"]),
+        ("A psychiatric evaluation was recommended.", SLEEP_SESSION, ["referral"]),
+        ("Client was encouraged to join a support group.", SLEEP_SESSION, ["referral"]),
+        ("Couples therapy was discussed.", SLEEP_SESSION, ["referral"]),
+        # the transcript names the service, in its own words
+        (
+            "Client will attend the sleep clinic her doctor suggested.",
+            "Client: My doctor wants me to go to the sleep clinic.",
+            [],
+        ),
+        ("Client will ask her physician about the tablets.", "Client: I'll ask my doctor.", []),
+        ("Client said her mother was in hospital.", "Client: Mum's been in hospital all week.", []),
+        ("Client will keep the sleep diary for two weeks.", SLEEP_SESSION, []),
+        # homework the rules find in the therapist's turns
+        (
+            "Homework: keep the sleep diary.",
+            "Therapist: For homework, keep the sleep diary every morning this week.\nClient: Okay.",
+            [],
+        ),
+    ],
+)
+def test_a_referral_or_homework_needs_the_session_to_name_it(sentence, transcript, expected):
     assert grounding.unsupported(sentence, transcript) == expected
 
 
