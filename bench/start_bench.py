@@ -28,32 +28,17 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
+import psutil
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from serve_bench import ENV, ROOT, SESSIONS, api_key, free_port, stop  # noqa: E402
+from serve_bench import ENV, HEADERS, ROOT, SESSIONS, api_key, free_port, stop  # noqa: E402
 
 from models.resolve import resolve_model  # noqa: E402
 
-TICKS = os.sysconf("SC_CLK_TCK")
 
-
-def _stat(pid: int) -> tuple[int, float, float] | None:
-    """(parent pid, own CPU seconds, reaped children's CPU seconds) from /proc/<pid>/stat."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    utime, stime, cutime, cstime = (int(f) for f in fields[11:15])
-    return int(fields[1]), (utime + stime) / TICKS, (cutime + cstime) / TICKS
-
-
-def _kind(pid: int) -> str:
+def _kind(cmd: str) -> str:
     """A short name for a process of the service's tree, from its command line."""
-    try:
-        cmd = Path(f"/proc/{pid}/cmdline").read_text(errors="replace").replace("\0", " ")
-    except OSError:
-        return "gone"
     for needle, name in (
         ("gcs_server", "gcs_server"),
         ("raylet", "raylet"),
@@ -71,27 +56,22 @@ def _kind(pid: int) -> str:
 
 
 def tree_cpu(root: int) -> dict[str, float]:
-    """CPU seconds by kind for every live process under `root` (its own and its reaped
-    children's time counted on the launcher)."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (st := _stat(int(entry.name))):
-            parents[int(entry.name)] = st[0]
-    tree, todo = [root], [root]
-    while todo:
-        pid = todo.pop()
-        kids = [p for p, pp in parents.items() if pp == pid]
-        tree += kids
-        todo += kids
+    """CPU seconds by kind for every live process under `root` (the children it reaped counted
+    apart, on the launcher: the deploying child and Serve's build task among them)."""
     out: dict[str, float] = {}
-    for pid in tree:
-        st = _stat(pid)
-        if not st:
+    try:
+        top = psutil.Process(root)
+        reaped = top.cpu_times()
+        out["reaped_children"] = reaped.children_user + reaped.children_system
+        procs = [top, *top.children(recursive=True)]
+    except psutil.Error:
+        return {}
+    for proc in procs:
+        try:
+            kind, cpu = _kind(" ".join(proc.cmdline())), proc.cpu_times()
+        except psutil.Error:
             continue
-        kind = _kind(pid)
-        out[kind] = out.get(kind, 0.0) + st[1]
-        if pid == root:
-            out["reaped_children"] = st[2]
+        out[kind] = out.get(kind, 0.0) + cpu.user + cpu.system
     return {k: round(v, 2) for k, v in sorted(out.items(), key=lambda kv: -kv[1])}
 
 
@@ -222,9 +202,6 @@ def one_start(
         watch.stop()
         stop(proc)
     return out
-
-
-HEADERS: dict[str, str] = {}
 
 
 def main() -> None:

@@ -241,11 +241,16 @@ def expand_path(path: str) -> str:
     return str(Path(expanded).expanduser().resolve())
 
 
+def _working_copy_at(parts: tuple[str, ...]) -> int | None:
+    """Where in `parts` Ray's `working_dir_files` folder is (the copy is the next part), if any."""
+    return next((i for i, p in enumerate(parts) if p.startswith("working_dir_files")), None)
+
+
 def in_ray_working_dir(path: str | Path) -> bool:
     """Whether `path` lies in the temporary copy of the working directory that `ray job submit
     --working-dir` makes (under Ray's session folder; Ray deletes it)."""
     parts = Path(path).resolve().parts
-    return "runtime_resources" in parts or any(p.startswith("working_dir_files") for p in parts)
+    return "runtime_resources" in parts or _working_copy_at(parts) is not None
 
 
 def as_recorded(path: str) -> str:
@@ -253,15 +258,15 @@ def as_recorded(path: str) -> str:
     in Ray's temporary copy of that directory (a session folder Ray deletes, and a name nobody
     could find the file by), as it is otherwise."""
     parts = Path(path).parts
-    if "working_dir_files" in parts:
-        return str(Path(*parts[parts.index("working_dir_files") + 2 :]))
-    return path
+    at = _working_copy_at(parts)
+    return path if at is None else str(Path(*parts[at + 2 :]))
 
 
 def recorded_config(config: SFTConfig) -> dict[str, Any]:
-    """The config as a run's summary and a published manifest record it (`as_recorded` paths)."""
+    """The config as a run's summary and a published manifest record it (`as_recorded` paths;
+    output_dir and artifact_store cannot lie in Ray's copy: load_config refuses that)."""
     record = dataclasses.asdict(config)
-    for name in ("output_dir", "artifact_store", "eval_data", "init_adapter", "base_path"):
+    for name in ("eval_data", "init_adapter", "base_path"):
         if record.get(name):
             record[name] = as_recorded(record[name])
     for entry in record["data"]:
