@@ -31,14 +31,15 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from models import pronouns
 from models.interventions import detect
-from models.text import is_clinician, parse_turns, sentences
+from models.text import Turn, is_clinician, parse_turns, sentences
 from schemas.notes import SECTIONS, NoteFormat, RiskCategory, RiskFlag
 from schemas.pipeline import PreparedTranscript
 
 REASONS = (
     "register", "age", "number", "date", "medication", "name", "demographic", "risk_denial", "denial",
-    "risk_rating", "safety_plan", "technique", "referral",
+    "risk_rating", "safety_plan", "technique", "referral", "meta",
 )  # fmt: skip
 
 _UNITS = {
@@ -621,7 +622,19 @@ def unsupported(sentence: str, transcript: str, risk_flags: Collection[RiskFlag]
             break
     if any(claim.search(sentence) and not named.search(facts.lower) for claim, named in _REFERRALS):
         reasons.append("referral")
+    if _META_RE.search(sentence):
+        reasons.append("meta")
     return reasons
+
+
+#: A sentence about the note or the record rather than the session ("completed an objective
+#: section covering ...", "reviewed progress notes").
+_META_RE = re.compile(
+    r"\b(?:subjective|objective|assessment|plan|data|behaviou?r|intervention|response) sections?\b"
+    r"|\b(?:reviewed|completed|wrote|updated|documented in) (?:the |his |her |their )?"
+    r"(?:progress|session|case|clinical|treatment) notes?\b",
+    re.I,
+)
 
 
 #: Named techniques a note may say the session held, by `models.interventions` key: the claim
@@ -752,6 +765,7 @@ class GroundingReport:
     sentences_in: int = 0
     sentences_kept: int = 0
     extracted_sections: list[str] = field(default_factory=list)
+    pronouns_changed: int = 0
 
     def as_metadata(self) -> dict:
         return {
@@ -759,6 +773,7 @@ class GroundingReport:
             "sentences_kept": self.sentences_kept,
             "removed": {reason: self.removed[reason] for reason in sorted(self.removed)},
             "extracted_sections": list(self.extracted_sections),
+            "pronouns_changed": self.pronouns_changed,
         }
 
 
@@ -811,6 +826,8 @@ def ground_sections(
     """
     order = list(SECTIONS[NoteFormat(note_format)])
     kept, report = ground_text(sections, prepared.text, order, prepared.risk_flags)
+    # One pronoun for the client throughout (the model switches it between sections).
+    kept, report.pronouns_changed = pronouns.agree(kept, [Turn(s, t) for s, t in prepared.turns])
     empty = [key for key in order if not kept.get(key)]
     if empty:
         from models.notes import fallback_note  # notes -> risk -> text; no cycle back to here

@@ -99,10 +99,13 @@ class GroundingCounts(BaseModel):
         description="Sentences removed per reason: register, age, number, date, medication, name, "
         "demographic, risk_denial (a denial of a risk the scan found), denial, risk_rating, "
         "safety_plan, technique (one the session did not hold), referral (a service the session "
-        "never names), duplicate, loop.",
+        "never names), meta (a sentence about the record, not the session), duplicate, loop.",
     )
     extracted_sections: list[str] = Field(
         default_factory=list, description="Sections left empty by the guard and filled extractively."
+    )
+    pronouns_changed: int = Field(
+        default=0, description="Pronouns for the client made to agree (models.pronouns)."
     )
 
 

@@ -88,7 +88,13 @@ def test_guard_removes_duplicates_loops_and_unsupported_and_counts_them() -> Non
     assert report.extracted_sections == ["plan"]  # emptied, then filled by the extractive path
     assert kept["plan"]
     metadata = report.as_metadata()
-    assert set(metadata) == {"sentences_in", "sentences_kept", "removed", "extracted_sections"}
+    assert set(metadata) == {
+        "sentences_in",
+        "sentences_kept",
+        "removed",
+        "extracted_sections",
+        "pronouns_changed",
+    }
     assert "Patel" not in str(metadata)
 
 
@@ -357,3 +363,19 @@ def test_cutting_repeated_items_adds_no_word_and_is_stable(pieces: list[str]) ->
     assert Counter(grounding._words(cut)) <= Counter(grounding._words(sentence))
     assert (n == 0) == (cut == sentence)
     assert grounding.without_repeated_items(cut) == (cut, 0)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        # seen in v4's notes: a sentence about the record, not the session
+        ("Therapist reviewed progress notes and completed an objective section covering sleep.", ["meta"]),
+        ("Counselor updated the case notes.", ["meta"]),
+        # the words alone, about the session
+        ("Client and therapist agreed a plan for the week.", []),
+        ("Client took notes on her progress.", []),
+    ],
+)
+def test_a_sentence_about_the_record_is_removed(sentence, expected):
+    transcript = "Therapist: How was the week?\nClient: I slept badly. I wrote down what worried me."
+    assert grounding.unsupported(sentence, transcript) == expected
