@@ -74,6 +74,8 @@ _DATE_RE = re.compile(
     re.I,
 )
 #: "May" and "March" are dates only when capitalised mid-sentence or followed by a day.
+#: A number the model half wrote in words: "losing around nine,000".
+_GARBLED_NUMBER_RE = re.compile(r"\b[a-z]+,\d{3}\b", re.I)
 _AMBIGUOUS_MONTHS = {"may", "march", "jan", "mar", "sep", "dec"}
 _MEDICATIONS = frozenset(
     """
@@ -586,7 +588,7 @@ def unsupported(sentence: str, transcript: str, risk_flags: Collection[RiskFlag]
     if any(not _numbers_supported(m.group(), facts) for m in ages):
         reasons.append("age")
     rest = _AGE_RE.sub(" ", sentence)
-    if not _numbers_supported(_DATE_RE.sub(" ", rest), facts):
+    if _GARBLED_NUMBER_RE.search(rest) or not _numbers_supported(_DATE_RE.sub(" ", rest), facts):
         reasons.append("number")
     for match in _DATE_RE.finditer(rest):
         word = match.group().lower().split()[0].strip(".")

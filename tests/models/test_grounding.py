@@ -379,3 +379,9 @@ def test_cutting_repeated_items_adds_no_word_and_is_stable(pieces: list[str]) ->
 def test_a_sentence_about_the_record_is_removed(sentence, expected):
     transcript = "Therapist: How was the week?\nClient: I slept badly. I wrote down what worried me."
     assert grounding.unsupported(sentence, transcript) == expected
+
+
+def test_a_number_half_in_words_is_removed():
+    transcript = "Client: I lost about nine thousand on the slots."
+    assert grounding.unsupported("Client lost around nine,000 on slots.", transcript) == ["number"]
+    assert grounding.unsupported("Client lost around nine thousand on slots.", transcript) == []
