@@ -168,6 +168,7 @@ def _load_engine(args: argparse.Namespace, model: str, lora_arg: str | None):
         max_tokens=args.max_tokens,
         seed=args.seed,
         flash_attn=args.flash_attn,
+        **({} if args.repeat_penalty is None else {"repeat_penalty": args.repeat_penalty}),
     )
     meta = {
         "name": resolved.name,
@@ -228,6 +229,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--max-tokens", type=int, default=256)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--repeat-penalty",
+        type=float,
+        help="the engine's repeat penalty (default: the service's, engine.repeat_penalty)",
+    )
     ap.add_argument(
         "--flash-attn",
         default=True,
