@@ -154,12 +154,13 @@ def agree(sections: Mapping[str, str], turns: Sequence[Turn]) -> tuple[dict[str,
     transcript's (`transcript_gender`), else the one the note uses most for the client; and how
     many pronouns changed. Unchanged when neither decides."""
     found = _client_pronouns(sections)
-    gender = transcript_gender(turns)
-    if gender is None:
+    cue = transcript_gender(turns)
+    if cue is not None:
+        gender: Gender = cue
+    else:
         votes = Counter(_GENDER_OF[m.group().lower()] for _, _, m in found)
-        (gender, most), (_, fewer) = sorted(votes.items(), key=lambda kv: -kv[1]) + [("", 0)] * (
-            2 - len(votes)
-        )
+        gender = "f" if votes["f"] >= votes["m"] else "m"
+        most, fewer = max(votes["f"], votes["m"]), min(votes["f"], votes["m"])
         if most < MAJORITY * fewer or most < MAJORITY_MIN:
             return dict(sections), 0  # no clear majority: the note's choice is no better than a guess
     wrong = {(key, i, m.start()) for key, i, m in found if _GENDER_OF[m.group().lower()] != gender}

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from models.artifacts import publish
+from models.artifacts import ArtifactError, publish
 from models.export import ExportError, convert_hf_to_gguf, convert_lora_to_gguf, quantize, sha256_file
 from models.resolve import resolve_model
 from schemas.settings import Settings
@@ -109,8 +109,10 @@ def publish_run(
     eval_report: Path | None = None,
     card: Path | None = None,
     evaluate: Callable[[dict[str, Path]], Path] | None = None,
+    version: str | None = None,
 ) -> Path:
-    """Export `run_dir` and publish it as the next version of `name`; returns the version folder.
+    """Export `run_dir` and publish it as `version` of `name` (default: the next); returns the
+    version folder.
 
     `evaluate`, when given, is called with the exported files before publication and returns the
     evaluation report to record (instead of `eval_report`): what is published is what was measured.
@@ -129,7 +131,7 @@ def publish_run(
             }
         if card is not None:
             files["MODEL_CARD.md"] = card
-        return publish(store, name, files, fields)
+        return publish(store, name, files, fields, version=version)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,12 +144,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--form", choices=FORMS, default="lora")
     parser.add_argument("--eval", type=Path, default=None, help="training_jobs.evaluate report to record")
     parser.add_argument("--card", type=Path, default=None, help="model card to publish beside the model")
+    parser.add_argument(
+        "--version",
+        default=None,
+        help="version to publish as, e.g. v6 (default: the next v<N>; an existing one is refused)",
+    )
     args = parser.parse_args(argv)
     try:
         folder = publish_run(
-            args.run, args.name, args.store or Settings().artifact_store, args.form, args.eval, args.card
+            args.run,
+            args.name,
+            args.store or Settings().artifact_store,
+            args.form,
+            args.eval,
+            args.card,
+            version=args.version,
         )
-    except (ExportError, ValueError, OSError) as e:
+    except (ExportError, ArtifactError, ValueError, OSError) as e:
         print(f"publish failed: {e}", file=sys.stderr)
         return 2
     print(folder)

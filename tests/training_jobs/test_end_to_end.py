@@ -19,7 +19,7 @@ def test_tiny_phi3_from_ray_job_to_served_gguf(
     fixture_csv: Path,  # noqa: F811
     tiny_phi3: Path,  # noqa: F811
 ):
-    from models.artifacts import resolve
+    from models.artifacts import VersionExists, resolve
     from models.engine import EngineConfig, NoteEngine
     from models.resolve import resolve_model
     from training_jobs import sft
@@ -37,6 +37,11 @@ def test_tiny_phi3_from_ray_job_to_served_gguf(
     assert set(manifest["files"]) == {"model-q4_k_m.gguf", "model-q8_0.gguf"}
     assert manifest["training"]["steps"] == 3 and manifest["training_config"]["backend"] == "ray"
     assert resolve(store, "tiny-notes:latest").version == "v1"
+    # a chosen version (the store's next would be v2); a published one is never overwritten
+    assert publish_run(config.run_dir, "tiny-notes", store, form="lora", version="v7").name == "v7"
+    with pytest.raises(VersionExists):
+        publish_run(config.run_dir, "tiny-notes", store, form="lora", version="v7")
+    assert resolve(store, "tiny-notes:v1").version == "v1"
 
     resolved = resolve_model("tiny-notes:latest", store, tmp_path / "cache")
     assert resolved.profile == "phi3" and len(resolved.sha256) == 64
