@@ -24,7 +24,7 @@ from transformers import TrainerCallback
 from models.profiles import ModelProfile, get_profile
 from training_jobs.base_models import load_base
 from training_jobs.data import Pair, load_pairs, split_pairs, to_examples
-from training_jobs.sft_config import recorded_config
+from training_jobs.sft_config import as_recorded, recorded_config
 from training_jobs.therapy_data import as_pairs, load_entry
 
 if TYPE_CHECKING:
@@ -116,7 +116,8 @@ def _load_data(config: SFTConfig, tokenizer: Any, profile: ModelProfile) -> tupl
         pairs += list(loaded) * repeat
         info = {
             **entry,
-            "sha256": _sha256(entry["path"]) if Path(entry["path"]).is_file() else "",
+            "path": as_recorded(entry["path"]),
+            "sha256": _sha256(entry["path"]),
             "rows": len(loaded),
             "repeat": repeat,
             "cleaning": cleaning,
@@ -307,6 +308,11 @@ def _checkpointing(args_class: type, enabled: bool) -> dict[str, Any]:
 
 
 def _sha256(path: str) -> str:
+    """A file's sha256; for a folder of sessions, the sha256 of its `*.json` files' names and
+    sha256s, in name order (the same sessions give the same digest wherever the folder lies)."""
+    if Path(path).is_dir():
+        listing = "".join(f"{f.name} {_sha256(str(f))}\n" for f in sorted(Path(path).glob("*.json")))
+        return hashlib.sha256(listing.encode()).hexdigest()
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         while block := f.read(1 << 20):

@@ -136,6 +136,9 @@ def test_submitted_job_publishes_to_the_shared_store(ray_head, tmp_path: Path, t
     # temporary copy of it (training_jobs.sft_config.as_recorded).
     assert manifest["training_config"]["eval_data"] == "training_jobs/configs/tiny-fixture.csv"
     assert "runtime_resources" not in json.dumps(manifest)
+    summary = json.loads((run / "train_summary.json").read_text())
+    assert "runtime_resources" not in json.dumps(summary)  # the data's provenance too
+    assert summary["data"][0]["path"] == "training_jobs/configs/tiny-fixture.csv"
     assert manifest["metrics"]["n"] == 2
     assert not (ROOT / "artifacts" / "sft" / run.name).exists()
 
