@@ -38,9 +38,9 @@ def test_tiny_phi3_from_ray_job_to_served_gguf(
     assert manifest["training"]["steps"] == 3 and manifest["training_config"]["backend"] == "ray"
     assert resolve(store, "tiny-notes:latest").version == "v1"
     # a chosen version (the store's next would be v2); a published one is never overwritten
-    assert publish_run(config.run_dir, "tiny-notes", store, form="lora", version="v7").name == "v7"
+    assert publish_run(config.run_dir, "tiny-notes", store, form="merged", version="v7").name == "v7"
     with pytest.raises(VersionExists):
-        publish_run(config.run_dir, "tiny-notes", store, form="lora", version="v7")
+        publish_run(config.run_dir, "tiny-notes", store, form="merged", version="v7")
     assert resolve(store, "tiny-notes:v1").version == "v1"
 
     resolved = resolve_model("tiny-notes:latest", store, tmp_path / "cache")
