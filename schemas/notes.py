@@ -99,7 +99,8 @@ class GroundingCounts(BaseModel):
         description="Sentences removed per reason: register, age, number, date, medication, name, "
         "demographic, risk_denial (a denial of a risk the scan found), denial, risk_rating, "
         "safety_plan, technique (one the session did not hold), referral (a service the session "
-        "never names), meta (a sentence about the record, not the session), duplicate, loop.",
+        "never names), symptom (one the session never holds), meta (a sentence about the record, not "
+        "the session), duplicate, loop.",
     )
     extracted_sections: list[str] = Field(
         default_factory=list, description="Sections left empty by the guard and filled extractively."

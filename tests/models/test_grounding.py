@@ -385,3 +385,24 @@ def test_a_number_half_in_words_is_removed():
     transcript = "Client: I lost about nine thousand on the slots."
     assert grounding.unsupported("Client lost around nine,000 on slots.", transcript) == ["number"]
     assert grounding.unsupported("Client lost around nine thousand on slots.", transcript) == []
+
+
+@pytest.mark.parametrize(
+    ("sentence", "transcript", "expected"),
+    [
+        # the README's two-line session: v6 added two symptoms the client never mentioned
+        (
+            "Poor sleep, poor appetite and irritability.",
+            "Therapist: How was your week?\nClient: I slept badly and argued with my sister.",
+            ["symptom"],
+        ),
+        ("Client reported insomnia and nightmares.", "Client: I can't sleep, I'm up all night.", ["symptom"]),
+        # the transcript holds them, in its own words
+        ("Client reported poor appetite.", "Client: I've barely eaten all week.", []),
+        ("Client described irritability at work.", "Client: I keep snapping at everyone.", []),
+        ("Client reported insomnia.", "Client: I'm awake till four most nights.", []),
+        ("Client was tearful.", "Client: Sorry, I'm crying again.", []),
+    ],
+)
+def test_a_symptom_the_session_never_holds_is_removed(sentence, transcript, expected):
+    assert grounding.unsupported(sentence, transcript) == expected
