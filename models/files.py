@@ -29,6 +29,18 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def sha256_data(path: Path) -> str:
+    """The hex sha256 of a data file, or of a folder of sessions: its `*.json` files' names and
+    sha256s in name order (the same sessions give the same digest wherever the folder lies)."""
+    path = Path(path)
+    if not path.is_dir():
+        return sha256_file(path)
+    digest = hashlib.sha256()
+    for file in sorted(path.glob("*.json")):
+        digest.update(f"{file.name}\0{sha256_file(file)}\0".encode())
+    return digest.hexdigest()
+
+
 def cached_sha256(path: Path, min_size: int | None = None) -> str:
     """sha256 of `path`, kept in a `<path>.sha256` sidecar keyed by size, mtime, ctime, inode.
 

@@ -78,9 +78,10 @@ again feel be do go get keep make take try see say think know stop cope sleep re
 smoke use want talk call come work focus manage continue start change plan reach remember
 notice was is were are had has have would could will can should might may""".split()  # noqa: SIM905
 )
+#: Each pronoun in the other gender, by the gender it becomes ("her" to a man: `_replacement`).
 _SWAP = {
-    ("f", "m"): {"she": "he", "hers": "his", "herself": "himself"},
-    ("m", "f"): {"he": "she", "him": "her", "his": "her", "himself": "herself"},
+    "m": {"she": "he", "hers": "his", "herself": "himself"},
+    "f": {"he": "she", "him": "her", "his": "her", "himself": "herself"},
 }
 #: Without a cue in the transcript, the note's own pronoun for the client decides only when it
 #: is used at least this many times as often as the other, and at least MAJORITY_MIN times.
@@ -121,11 +122,11 @@ def _others(sentence: str) -> set[str]:
     return found
 
 
-def _client_pronouns(sections: Mapping[str, str]) -> list[tuple[str, int, re.Match[str]]]:
-    """(section, sentence index, match) of each pronoun that can only mean the client."""
+def _client_pronouns(split: Mapping[str, list[str]]) -> list[tuple[str, int, re.Match[str]]]:
+    """(section, sentence index, match) of each pronoun that can only mean the client, in the
+    sections' sentences."""
     out = []
-    for key, text in sections.items():
-        sentences = _SENTENCE_RE.split(text) if text else []
+    for key, sentences in split.items():
         for i, sentence in enumerate(sentences):
             before = _others(sentences[i - 1]) if i else set()
             for match in _PRONOUN_RE.finditer(sentence):
@@ -145,7 +146,7 @@ def _replacement(word: str, rest: str, to: Gender) -> str:
             else "him"
         )
     else:
-        new = _SWAP[("f", "m") if to == "m" else ("m", "f")].get(low, low)
+        new = _SWAP[to].get(low, low)
     return new.capitalize() if word[0].isupper() else new
 
 
@@ -153,7 +154,8 @@ def agree(sections: Mapping[str, str], turns: Sequence[Turn]) -> tuple[dict[str,
     """`sections` with every pronoun that can only mean the client in one gender: the
     transcript's (`transcript_gender`), else the one the note uses most for the client; and how
     many pronouns changed. Unchanged when neither decides."""
-    found = _client_pronouns(sections)
+    split = {key: _SENTENCE_RE.split(text) if text else [] for key, text in sections.items()}
+    found = _client_pronouns(split)
     cue = transcript_gender(turns)
     if cue is not None:
         gender: Gender = cue
@@ -163,21 +165,20 @@ def agree(sections: Mapping[str, str], turns: Sequence[Turn]) -> tuple[dict[str,
         most, fewer = max(votes["f"], votes["m"]), min(votes["f"], votes["m"])
         if most < MAJORITY * fewer or most < MAJORITY_MIN:
             return dict(sections), 0  # no clear majority: the note's choice is no better than a guess
-    wrong = {(key, i, m.start()) for key, i, m in found if _GENDER_OF[m.group().lower()] != gender}
-    if not wrong:
-        return dict(sections), 0
+    wrong: dict[tuple[str, int], list[re.Match[str]]] = {}
+    for key, i, match in found:
+        if _GENDER_OF[match.group().lower()] != gender:
+            wrong.setdefault((key, i), []).append(match)
     out = dict(sections)
-    for key in {k for k, _, _ in wrong}:
-        sentences = _SENTENCE_RE.split(sections[key])
-        for i, sentence in enumerate(sentences):
-            if not any(k == key and j == i for k, j, _ in wrong):
-                continue
-            pieces, last = [], 0
-            for match in _PRONOUN_RE.finditer(sentence):
-                if (key, i, match.start()) in wrong:
-                    pieces.append(sentence[last : match.start()])
-                    pieces.append(_replacement(match.group(), sentence[match.end() :], gender))
-                    last = match.end()
-            sentences[i] = "".join(pieces) + sentence[last:]
-        out[key] = " ".join(sentences)
-    return out, len(wrong)
+    for (key, i), matches in wrong.items():
+        sentence, pieces, last = split[key][i], [], 0
+        for match in matches:  # in order: finditer's
+            pieces += [
+                sentence[last : match.start()],
+                _replacement(match.group(), sentence[match.end() :], gender),
+            ]
+            last = match.end()
+        split[key][i] = "".join(pieces) + sentence[last:]
+    for key in {key for key, _ in wrong}:
+        out[key] = " ".join(split[key])
+    return out, sum(len(matches) for matches in wrong.values())

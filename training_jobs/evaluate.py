@@ -30,13 +30,13 @@ from __future__ import annotations
 
 import argparse
 import functools
-import hashlib
 import json
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from models.files import sha256_data, sha256_file
 from models.prompts import section_prompt
 from schemas.notes import NoteFormat
 from training_jobs.data import COLUMN_PRESETS, DatasetError, Pair, load_pairs, prompt_section
@@ -175,18 +175,10 @@ def _load_engine(args: argparse.Namespace, model: str, lora_arg: str | None):
         "version": resolved.version,
         "profile": resolved.profile,
         "sha256": resolved.sha256,
-        "lora_sha256": _sha256(Path(lora_arg)) if lora_arg else resolved.lora_sha256,
+        "lora_sha256": sha256_file(Path(lora_arg)) if lora_arg else resolved.lora_sha256,
         "lora_merged": resolved.merged,
     }
     return NoteEngine(config), meta
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -274,16 +266,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     else:
         args.runs = [(args.model[0], lora) for lora in loras]
     return args
-
-
-def _data_sha256(path: Path) -> str:
-    """sha256 of a data file, or of a folder's `*.json` files (names and contents, sorted)."""
-    if not path.is_dir():
-        return _sha256(path)
-    digest = hashlib.sha256()
-    for file in sorted(path.glob("*.json")):
-        digest.update(f"{file.name}\0{_sha256(file)}\0".encode())
-    return digest.hexdigest()
 
 
 def _load_data(args: argparse.Namespace) -> tuple[list[Pair], dict | None]:
@@ -394,7 +376,7 @@ def main(argv: Sequence[str] | None = None, *, engine=None, draft: Callable | No
     try:
         compare = json.loads(args.compare.read_text(encoding="utf-8")) if args.compare else None
         pairs, references = _load_data(args)
-        args.data_sha256 = _data_sha256(args.data)
+        args.data_sha256 = sha256_data(args.data)
     except DatasetError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

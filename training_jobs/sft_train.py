@@ -7,7 +7,6 @@ model writes the completion); the loss is on the completion tokens only.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 import random
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from transformers import TrainerCallback
 
+from models.files import sha256_data
 from models.profiles import ModelProfile, get_profile
 from training_jobs.base_models import load_base
 from training_jobs.data import Pair, load_pairs, split_pairs, to_examples
@@ -117,7 +117,7 @@ def _load_data(config: SFTConfig, tokenizer: Any, profile: ModelProfile) -> tupl
         info = {
             **entry,
             "path": as_recorded(entry["path"]),
-            "sha256": _sha256(entry["path"]),
+            "sha256": sha256_data(entry["path"]),
             "rows": len(loaded),
             "repeat": repeat,
             "cleaning": cleaning,
@@ -305,19 +305,6 @@ def _checkpointing(args_class: type, enabled: bool) -> dict[str, Any]:
         f"{prefix}_checkpointing": enabled,
         f"{prefix}_checkpointing_kwargs": {"use_reentrant": False},
     }
-
-
-def _sha256(path: str) -> str:
-    """A file's sha256; for a folder of sessions, the sha256 of its `*.json` files' names and
-    sha256s, in name order (the same sessions give the same digest wherever the folder lies)."""
-    if Path(path).is_dir():
-        listing = "".join(f"{f.name} {_sha256(str(f))}\n" for f in sorted(Path(path).glob("*.json")))
-        return hashlib.sha256(listing.encode()).hexdigest()
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _versions() -> dict[str, str]:

@@ -337,11 +337,11 @@ def test_examples_are_tokenised_whole_with_loss_on_the_completion(tiny_phi3: Pat
 
 
 def test_a_folder_of_sessions_is_recorded_with_one_digest(tmp_path: Path) -> None:
-    from training_jobs.sft_train import _sha256
+    from models.files import sha256_data
 
     for name, text in (("b.json", "{}"), ("a.json", "[]")):
         (tmp_path / name).write_text(text)
-    first = _sha256(str(tmp_path))
-    assert len(first) == 64 and first == _sha256(str(tmp_path))
+    first = sha256_data(tmp_path)
+    assert len(first) == 64 and first == sha256_data(tmp_path)
     (tmp_path / "a.json").write_text("[1]")
-    assert _sha256(str(tmp_path)) != first  # a changed session changes it
+    assert sha256_data(tmp_path) != first  # a changed session changes it
