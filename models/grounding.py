@@ -797,6 +797,77 @@ def without_repeated_items(sentence: str) -> tuple[str, int]:
     return ("".join(out) + tail, dropped) if dropped else (sentence, 0)
 
 
+#: "patient" in the therapy register.
+_TO_CLIENT = (
+    (re.compile(r"\bpatients\b"), "clients"),
+    (re.compile(r"\bPatients\b"), "Clients"),
+    (re.compile(r"\bpatient(['’]s)?\b"), r"client\1"),
+    (re.compile(r"\bPatient(['’]s)?\b"), r"Client\1"),
+    (re.compile(r"\b[Pp]t\.?(?=\s)"), "the client"),
+)
+_AGE_WORDS = rf"(?:\d+|(?:{_NUMBER_WORD})(?:[\s-]+(?:{_NUMBER_WORD}))*)[\s-]+(?:year|yr|month|week)s?[\s-]+old"
+#: What a demographic opening may say of the person before naming them: "26-year-old",
+#: "right-hand dominant", "African-American", "married", "pleasant".
+_DESCRIBING = (
+    rf"(?:{_AGE_WORDS}|very|pleasant|healthy|previously|otherwise|right|left|hand|handed|dominant|white|"
+    r"black|african|american|caucasian|hispanic|asian|latino|latina|single|married|divorced|widowed)"
+)
+_PERSON_NOUN = r"(?:male|female|man|woman|gentleman|lady|boy|girl|client|patient|individual|person|adult)"
+#: "a 26-year-old white female": a person named by age, sex or ethnicity (at least one word).
+_DEMOGRAPHIC_PHRASE = rf"(?:(?:{_DESCRIBING})[\s,-]+)+{_PERSON_NOUN}s?\b|(?:(?:{_DESCRIBING})[\s,-]+)*(?:male|female|gentleman|lady)\b|{_AGE_WORDS}\b"
+_OPENING_RE = re.compile(
+    rf"^(?P<subject>(?:the|this) (?:client|patient)|he|she|they|client|patient|this)\s+(?P<verb>is|was|are)\s+"
+    rf"an?\s+(?:{_DEMOGRAPHIC_PHRASE})\s*,?\s*(?P<tail>.*)$",
+    re.I | re.S,
+)
+_ATTRIBUTIVE_RE = re.compile(rf"^(?:this|an?|the)\s+(?:{_DEMOGRAPHIC_PHRASE})\s*,?\s*(?P<tail>.*)$", re.I | re.S)
+_APPOSITION_RE = re.compile(rf",\s*an?\s+(?:{_DEMOGRAPHIC_PHRASE})\s*,", re.I)
+_HAS = {"is": "has", "was": "had", "are": "have"}
+
+
+def without_demographics(sentence: str) -> str:
+    """`sentence` without the medical record's demographic opening, with "patient" as "client":
+    "The patient is a 26-year-old female who presents with low back pain." -> "The client presents
+    with low back pain."; "with a history of X" -> "has a history of X"; "This 17-year-old male
+    was fighting" -> "The client was fighting". "" when nothing is left once it goes. What is
+    left is checked again: the guard keeps it only when it then states nothing unsupported."""
+    text = _APPOSITION_RE.sub("", sentence.strip())
+    if match := _OPENING_RE.match(text):
+        subject = match["subject"].lower()
+        subject = subject.capitalize() if subject in ("he", "she", "they") else "The client"
+        verb, tail = match["verb"].lower(), match["tail"].strip()
+        if not tail.rstrip(_END_CHARS):
+            return ""
+        if lead := re.match(r"(?:who|that)\s+", tail, re.I):
+            text = f"{subject} {tail[lead.end():]}"
+        elif lead := re.match(r"with\s+", tail, re.I):
+            text = f"{subject} {_HAS[verb]} {tail[lead.end():]}"
+        else:
+            text = f"{subject} {verb} {tail}"
+    elif match := _ATTRIBUTIVE_RE.match(text):
+        tail = match["tail"].strip()
+        if not tail.rstrip(_END_CHARS) or not re.match(r"[a-z]", tail):
+            return ""
+        text = f"The client {tail}"
+    text = to_client(text)
+    return text[:1].upper() + text[1:]
+
+
+def to_client(text: str) -> str:
+    """`text` with "patient" written as "client"."""
+    for pattern, repl in _TO_CLIENT:
+        text = pattern.sub(repl, text)
+    return text
+
+
+def rescued_sentence(sentence: str, transcript: str, risk_flags: Collection[RiskFlag] = ()) -> str:
+    """`without_demographics(sentence)` when that changes it and leaves nothing unsupported, else ""."""
+    rewritten = without_demographics(sentence)
+    if rewritten == sentence or not _words(rewritten) or unsupported(rewritten, transcript, risk_flags):
+        return ""
+    return rewritten
+
+
 def _looping(sentence: str) -> bool:
     """A repetition loop: a phrase of 2-8 words said three times in a row, or a word run."""
     if _LOOP_RE.search(sentence + " "):
@@ -854,7 +925,10 @@ def ground_text(
                 report.removed["repeated_item"] += repeated  # list items, within a kept sentence
                 words = _words(sentence)
             reasons = unsupported(sentence, transcript, risk_flags)
-            if reasons:
+            if reasons and (rescued := rescued_sentence(sentence, transcript, risk_flags)):
+                report.removed["demographic_phrase"] += 1  # the phrase went, the sentence stays
+                sentence, words = rescued, _words(rescued)
+            elif reasons:
                 report.removed.update(reasons[:1])
                 continue
             if any(_similar(words, other) for other in seen):

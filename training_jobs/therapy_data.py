@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from models.grounding import note_sentences, unsupported
+from models.grounding import note_sentences, rescued_sentence, to_client, unsupported
 from models.sections import definitions
 from models.text import normalize, sentences, word_count
 from schemas.notes import NoteFormat
@@ -76,13 +76,6 @@ EVAL_SECTIONS = {
 assert FOCUS.keys() <= EVAL_SECTIONS.keys(), "every focused header needs its SOAP section"
 MIN_TARGET_WORDS = 4
 
-_REGISTER = [
-    (re.compile(r"\bpatients\b"), "clients"),
-    (re.compile(r"\bPatients\b"), "Clients"),
-    (re.compile(r"\bpatient(['’]s)?\b"), r"client\1"),
-    (re.compile(r"\bPatient(['’]s)?\b"), r"Client\1"),
-    (re.compile(r"\b[Pp]t\.?(?=\s)"), "the client"),
-]
 #: Medical-record scaffolding that is no note prose: list numbers, all-caps headings, "Dr. X".
 _SCAFFOLD_RE = re.compile(r"^\s*(?:\d+\.|[-*•])\s*|^[A-Z][A-Z /&]{3,}:\s*", re.M)
 _PLACEHOLDER_RE = re.compile(r"\b(?:Dr|Mr|Mrs|Ms)\.? [A-Z]\b\.?")
@@ -90,10 +83,7 @@ _PLACEHOLDER_RE = re.compile(r"\b(?:Dr|Mr|Mrs|Ms)\.? [A-Z]\b\.?")
 
 def therapy_register(text: str) -> str:
     """`text` with "patient" written as "client" and record scaffolding removed."""
-    text = _SCAFFOLD_RE.sub("", text)
-    for pattern, repl in _REGISTER:
-        text = pattern.sub(repl, text)
-    return text
+    return to_client(_SCAFFOLD_RE.sub("", text))
 
 
 @dataclass
@@ -105,6 +95,7 @@ class CleanReport:
     targets_dropped: int = 0
     sentences: int = 0
     sentences_dropped: Counter[str] = field(default_factory=Counter)
+    sentences_rewritten: int = 0
 
     def as_dict(self) -> dict:
         return {
@@ -113,6 +104,7 @@ class CleanReport:
             "targets_dropped": self.targets_dropped,
             "sentences": self.sentences,
             "sentences_dropped": dict(sorted(self.sentences_dropped.items())),
+            "sentences_rewritten": self.sentences_rewritten,
         }
 
 
@@ -127,7 +119,10 @@ def clean_target(target: str, dialogue: str, report: CleanReport) -> str:
             report.sentences_dropped["placeholder"] += 1
             continue
         reasons = unsupported(sentence, dialogue)
-        if reasons:
+        if reasons and (rescued := rescued_sentence(sentence, dialogue)):
+            report.sentences_rewritten += 1  # its demographic opening went, what it said stays
+            sentence = rescued
+        elif reasons:
             report.sentences_dropped[reasons[0]] += 1
             continue
         kept.append(sentence)

@@ -406,3 +406,61 @@ def test_a_number_half_in_words_is_removed():
 )
 def test_a_symptom_the_session_never_holds_is_removed(sentence, transcript, expected):
     assert grounding.unsupported(sentence, transcript) == expected
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        # MTS-Dialog's openings (validation set, paraphrased)
+        (
+            "The patient is a 26-year-old female, referred to physical therapy for low back pain.",
+            "The client is referred to physical therapy for low back pain.",
+        ),
+        (
+            "The patient is a 57-year-old female being seen today for pain in both feet.",
+            "The client is being seen today for pain in both feet.",
+        ),
+        (
+            "This is a 51-year-old right hand dominant female with a long history of thumb pain.",
+            "The client has a long history of thumb pain.",
+        ),
+        (
+            "The patient was a 62-year-old African-American male with numbness in his legs.",
+            "The client had numbness in his legs.",
+        ),
+        ("This patient, a 41 year-old male, was at a coffee shop.", "This client was at a coffee shop."),
+        (
+            "A 49-year-old female with a history of eczema comes in with ear pain.",
+            "The client with a history of eczema comes in with ear pain.",
+        ),
+        ("This 17-year-old male was fighting with other kids.", "The client was fighting with other kids."),
+        ("He is a twenty-nine-year-old white male who was stung by a wasp.", "He was stung by a wasp."),
+        ("The client is a 40-year-old man who drinks most nights.", "The client drinks most nights."),
+        ("She is a 30-year-old who presents with low mood.", "She presents with low mood."),
+        ("The patient reports poor sleep.", "The client reports poor sleep."),
+        # nothing is left once the demographics go
+        ("The patient is a 45-year-old female.", ""),
+        ("She is a pleasant 70-year-old woman.", ""),
+        # no demographic opening: as written
+        ("The client is a single mother who works nights.", "The client is a single mother who works nights."),
+        ("The client walked with her sister.", "The client walked with her sister."),
+    ],
+)
+def test_a_demographic_opening_goes_and_what_the_sentence_said_stays(sentence: str, expected: str) -> None:
+    assert grounding.without_demographics(sentence) == expected
+
+
+def test_the_guard_keeps_a_sentence_once_its_demographic_opening_goes_and_nothing_else_is_unsupported() -> None:
+    sections = {
+        "subjective": "The patient is a 40-year-old male who drank four nights out of seven. "
+        "The client is a 38-year-old man who takes lorazepam at night. "
+        "She is a 50-year-old woman.",
+        "objective": "The client drank four nights out of seven.",
+    }
+    kept, report = grounding.ground_text(sections, TRANSCRIPT, ["subjective", "objective"])
+    # rescued; the second still names a medication the session never did; the third says nothing else
+    assert kept["subjective"] == "The client drank four nights out of seven."
+    assert kept["objective"] == ""  # the rescued sentence is now a duplicate of it
+    assert report.removed == Counter(
+        {"demographic_phrase": 1, "register": 2, "duplicate": 1}
+    )

@@ -329,3 +329,22 @@ def test_a_short_answer_kept_whole_is_trained_and_a_short_remnant_is_not():
     # what is left of a longer target once an unsupported sentence goes is dropped when short
     assert clean_target("The patient is a 52-year-old woman. None.", dialogue, report) == ""
     assert report.targets == 2 and report.targets_dropped == 1 and sum(report.sentences_dropped.values()) == 1
+
+
+def test_a_target_keeps_what_a_demographic_opening_said_in_the_therapy_register():
+    from training_jobs.therapy_data import CleanReport, clean_target
+
+    dialogue = (
+        "Doctor: What brings you in?\nPatient: My lower back has hurt since I fell at the store.\n"
+        "Doctor: Have you had therapy for it?\nPatient: Yes, physical therapy, it helped a bit."
+    )
+    report = CleanReport()
+    target = (
+        "The patient is a 26-year-old female who presents with low back pain after a fall at the store. "
+        "She had physical therapy, which helped a bit."
+    )
+    assert clean_target(target, dialogue, report) == (
+        "The client presents with low back pain after a fall at the store. "
+        "She had physical therapy, which helped a bit."
+    )
+    assert report.sentences_rewritten == 1 and not report.sentences_dropped and report.targets_changed == 1
