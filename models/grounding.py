@@ -39,7 +39,7 @@ from schemas.pipeline import PreparedTranscript
 
 REASONS = (
     "register", "age", "number", "date", "medication", "name", "demographic", "risk_denial", "denial",
-    "risk_rating", "safety_plan", "technique", "referral", "symptom", "meta",
+    "risk_rating", "safety_plan", "technique", "referral", "symptom", "meta", "stage",
 )  # fmt: skip
 
 _UNITS = {
@@ -628,6 +628,11 @@ def unsupported(sentence: str, transcript: str, risk_flags: Collection[RiskFlag]
         reasons.append("symptom")
     if _META_RE.search(sentence):
         reasons.append("meta")
+    if any(
+        m["stage"].lower() not in _STAGES | _NOT_STAGES and m.group().lower() not in facts.lower
+        for m in _STAGE_CLAIM_RE.finditer(sentence)
+    ):
+        reasons.append("stage")
     return reasons
 
 
@@ -686,6 +691,25 @@ _META_RE = re.compile(
     r"|\b(?:reviewed|completed|wrote|updated|documented in) (?:the |his |her |their )?"
     r"(?:progress|session|case|clinical|treatment) notes?\b",
     re.I,
+)
+
+
+#: A stage of change claimed for the client ("Client is in the contemplation stage"): the model
+#: also coins stages that do not exist ("the pre-quit stage", "the planning stage").
+_STAGE_CLAIM_RE = re.compile(
+    r"\b(?:in|at|into|entering|reached|toward|towards)\s+(?:the\s+|an?\s+)?(?:early\s+|late\s+|mid-?)?"
+    r"(?P<stage>[a-z]+(?:-[a-z]+)?)\s+stage\b(?!s)",
+    re.I,
+)
+#: The stages of change (the transtheoretical model), as a note may name them.
+_STAGES = frozenset(
+    """precontemplation pre-contemplation contemplation contemplative preparation preparatory
+    determination action maintenance relapse termination""".split()  # noqa: SIM905
+)
+#: Words before "stage" that name no stage of change ("in the early stage", "at this stage").
+_NOT_STAGES = frozenset(
+    """early late middle initial final first second third next last same current this that any each
+    every one new later earlier""".split()  # noqa: SIM905
 )
 
 
@@ -805,7 +829,9 @@ _TO_CLIENT = (
     (re.compile(r"\bPatient(['’]s)?\b"), r"Client\1"),
     (re.compile(r"\b[Pp]t\.?(?=\s)"), "the client"),
 )
-_AGE_WORDS = rf"(?:\d+|(?:{_NUMBER_WORD})(?:[\s-]+(?:{_NUMBER_WORD}))*)[\s-]+(?:year|yr|month|week)s?[\s-]+old"
+_AGE_WORDS = (
+    rf"(?:\d+|(?:{_NUMBER_WORD})(?:[\s-]+(?:{_NUMBER_WORD}))*)[\s-]+(?:year|yr|month|week)s?[\s-]+old"
+)
 #: What a demographic opening may say of the person before naming them: "26-year-old",
 #: "right-hand dominant", "African-American", "married", "pleasant".
 _DESCRIBING = (
@@ -814,13 +840,18 @@ _DESCRIBING = (
 )
 _PERSON_NOUN = r"(?:male|female|man|woman|gentleman|lady|boy|girl|client|patient|individual|person|adult)"
 #: "a 26-year-old white female": a person named by age, sex or ethnicity (at least one word).
-_DEMOGRAPHIC_PHRASE = rf"(?:(?:{_DESCRIBING})[\s,-]+)+{_PERSON_NOUN}s?\b|(?:(?:{_DESCRIBING})[\s,-]+)*(?:male|female|gentleman|lady)\b|{_AGE_WORDS}\b"
+_DEMOGRAPHIC_PHRASE = (
+    rf"(?:(?:{_DESCRIBING})[\s,-]+)+{_PERSON_NOUN}s?\b"
+    rf"|(?:(?:{_DESCRIBING})[\s,-]+)*(?:male|female|gentleman|lady)\b|{_AGE_WORDS}\b"
+)
 _OPENING_RE = re.compile(
-    rf"^(?P<subject>(?:the|this) (?:client|patient)|he|she|they|client|patient|this)\s+(?P<verb>is|was|are)\s+"
-    rf"an?\s+(?:{_DEMOGRAPHIC_PHRASE})\s*,?\s*(?P<tail>.*)$",
+    r"^(?P<subject>(?:the|this) (?:client|patient)|he|she|they|client|patient|this)\s+"
+    rf"(?P<verb>is|was|are)\s+an?\s+(?:{_DEMOGRAPHIC_PHRASE})\s*,?\s*(?P<tail>.*)$",
     re.I | re.S,
 )
-_ATTRIBUTIVE_RE = re.compile(rf"^(?:this|an?|the)\s+(?:{_DEMOGRAPHIC_PHRASE})\s*,?\s*(?P<tail>.*)$", re.I | re.S)
+_ATTRIBUTIVE_RE = re.compile(
+    rf"^(?:this|an?|the)\s+(?:{_DEMOGRAPHIC_PHRASE})\s*,?\s*(?P<tail>.*)$", re.I | re.S
+)
 _APPOSITION_RE = re.compile(rf",\s*an?\s+(?:{_DEMOGRAPHIC_PHRASE})\s*,", re.I)
 _HAS = {"is": "has", "was": "had", "are": "have"}
 
@@ -839,9 +870,9 @@ def without_demographics(sentence: str) -> str:
         if not tail.rstrip(_END_CHARS):
             return ""
         if lead := re.match(r"(?:who|that)\s+", tail, re.I):
-            text = f"{subject} {tail[lead.end():]}"
+            text = f"{subject} {tail[lead.end() :]}"
         elif lead := re.match(r"with\s+", tail, re.I):
-            text = f"{subject} {_HAS[verb]} {tail[lead.end():]}"
+            text = f"{subject} {_HAS[verb]} {tail[lead.end() :]}"
         else:
             text = f"{subject} {verb} {tail}"
     elif match := _ATTRIBUTIVE_RE.match(text):
@@ -860,12 +891,39 @@ def to_client(text: str) -> str:
     return text
 
 
-def rescued_sentence(sentence: str, transcript: str, risk_flags: Collection[RiskFlag] = ()) -> str:
-    """`without_demographics(sentence)` when that changes it and leaves nothing unsupported, else ""."""
-    rewritten = without_demographics(sentence)
-    if rewritten == sentence or not _words(rewritten) or unsupported(rewritten, transcript, risk_flags):
-        return ""
-    return rewritten
+def rescued_sentence(
+    sentence: str, transcript: str, risk_flags: Collection[RiskFlag] = ()
+) -> tuple[str, str]:
+    """(what is left of `sentence`, the count it goes under) once a demographic opening
+    (`without_demographics`: "demographic_phrase") or a coined stage of change
+    (`without_coined_stage`: "stage_phrase") goes, when that leaves nothing unsupported; else ("", "")."""
+    rewrites = (("demographic_phrase", without_demographics), ("stage_phrase", without_coined_stage))
+    for key, rewrite in rewrites:
+        rewritten = rewrite(sentence)
+        if rewritten != sentence and _words(rewritten) and not unsupported(rewritten, transcript, risk_flags):
+            return rewritten, key
+    return "", ""
+
+
+_STAGE_OPENING_RE = re.compile(
+    r"^(?P<subject>(?:the )?client|he|she|they)\s+(?P<verb>is|was|are|appears to be|seems to be|remains)\s+"
+    r"(?:in|at)\s+(?:the\s+|an?\s+)?(?P<stage>[a-z]+(?:-[a-z]+)?)\s+stage(?:\s+of\s+change)?\s*,?\s*(?P<tail>.*)$",
+    re.I | re.S,
+)
+
+
+def without_coined_stage(sentence: str) -> str:
+    """`sentence` without a stage of change that does not exist, where what follows still says
+    something: "Client is in the pre-quit stage, with a history of smoking most nights." -> "Client
+    has a history of smoking most nights."; "" when nothing would be left; as written otherwise."""
+    match = _STAGE_OPENING_RE.match(sentence.strip())
+    if not match or match["stage"].lower() in _STAGES | _NOT_STAGES:
+        return sentence
+    if lead := re.match(r"with\s+", match["tail"], re.I):
+        subject, verb = match["subject"], match["verb"].lower()
+        has = "had" if verb == "was" else "have" if subject.lower() == "they" else "has"
+        return f"{subject} {has} {match['tail'][lead.end() :]}"
+    return ""
 
 
 def _looping(sentence: str) -> bool:
@@ -925,8 +983,9 @@ def ground_text(
                 report.removed["repeated_item"] += repeated  # list items, within a kept sentence
                 words = _words(sentence)
             reasons = unsupported(sentence, transcript, risk_flags)
-            if reasons and (rescued := rescued_sentence(sentence, transcript, risk_flags)):
-                report.removed["demographic_phrase"] += 1  # the phrase went, the sentence stays
+            rescued, rewrite = rescued_sentence(sentence, transcript, risk_flags) if reasons else ("", "")
+            if rescued:
+                report.removed[rewrite] += 1  # the phrase went, the sentence stays
                 sentence, words = rescued, _words(rescued)
             elif reasons:
                 report.removed.update(reasons[:1])

@@ -100,9 +100,10 @@ class GroundingCounts(BaseModel):
         "demographic, risk_denial (a denial of a risk the scan found), denial, risk_rating, "
         "safety_plan, technique (one the session did not hold), referral (a service the session "
         "never names), symptom (one the session never holds), meta (a sentence about the record, not "
-        "the session), duplicate, loop; and what went from a kept sentence: repeated_item (a list "
-        "item said again), demographic_phrase (a medical record's demographic opening or "
-        "\"patient\", when what is left states nothing unsupported).",
+        'the session), stage (a stage of change that does not exist: "the pre-quit stage"), '
+        "duplicate, loop; and what went from a kept sentence: repeated_item (a list item said again), "
+        'demographic_phrase (a medical record\'s demographic opening or "patient"), stage_phrase (a '
+        "coined stage of change), each when what is left states nothing unsupported.",
     )
     extracted_sections: list[str] = Field(
         default_factory=list, description="Sections left empty by the guard and filled extractively."

@@ -119,7 +119,8 @@ def clean_target(target: str, dialogue: str, report: CleanReport) -> str:
             report.sentences_dropped["placeholder"] += 1
             continue
         reasons = unsupported(sentence, dialogue)
-        if reasons and (rescued := rescued_sentence(sentence, dialogue)):
+        rescued = rescued_sentence(sentence, dialogue)[0] if reasons else ""
+        if rescued:
             report.sentences_rewritten += 1  # its demographic opening went, what it said stays
             sentence = rescued
         elif reasons:

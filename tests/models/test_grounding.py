@@ -442,7 +442,7 @@ def test_a_symptom_the_session_never_holds_is_removed(sentence, transcript, expe
         ("The patient is a 45-year-old female.", ""),
         ("She is a pleasant 70-year-old woman.", ""),
         # no demographic opening: as written
-        ("The client is a single mother who works nights.", "The client is a single mother who works nights."),
+        ("The client is a single mother who works nights.",) * 2,
         ("The client walked with her sister.", "The client walked with her sister."),
     ],
 )
@@ -450,7 +450,7 @@ def test_a_demographic_opening_goes_and_what_the_sentence_said_stays(sentence: s
     assert grounding.without_demographics(sentence) == expected
 
 
-def test_the_guard_keeps_a_sentence_once_its_demographic_opening_goes_and_nothing_else_is_unsupported() -> None:
+def test_the_guard_keeps_a_sentence_without_its_demographic_opening_if_nothing_else_is_unsupported() -> None:
     sections = {
         "subjective": "The patient is a 40-year-old male who drank four nights out of seven. "
         "The client is a 38-year-old man who takes lorazepam at night. "
@@ -461,6 +461,31 @@ def test_the_guard_keeps_a_sentence_once_its_demographic_opening_goes_and_nothin
     # rescued; the second still names a medication the session never did; the third says nothing else
     assert kept["subjective"] == "The client drank four nights out of seven."
     assert kept["objective"] == ""  # the rescued sentence is now a duplicate of it
-    assert report.removed == Counter(
-        {"demographic_phrase": 1, "register": 2, "duplicate": 1}
+    assert report.removed == Counter({"demographic_phrase": 1, "register": 2, "duplicate": 1})
+
+
+def test_a_stage_of_change_that_does_not_exist_goes_and_what_the_sentence_said_stays() -> None:
+    # v6 on the hold-out set: "pre-quit", "pre-stop", "pre-crisis" and "planning" stages
+    transcript = (
+        "Therapist: Where are you with smoking?\nClient: I smoke most nights. I want to stop next week."
+    )
+    sections = {
+        "assessment": "Client is in the pre-quit stage, with a history of smoking most nights. "
+        "Client is in the planning stage. Client is in the contemplation stage. "
+        "At this stage the client is unsure."
+    }
+    kept, report = grounding.ground_text(sections, transcript)
+    assert kept["assessment"] == (
+        "Client has a history of smoking most nights. Client is in the contemplation stage. "
+        "At this stage the client is unsure."
+    )
+    assert report.removed["duplicate"] == 0
+    assert report.removed == Counter({"stage_phrase": 1, "stage": 1})
+    assert grounding.unsupported("Client is in the early stage of change.", transcript) == []
+    # a stage the transcript itself names stands
+    assert grounding.unsupported("She is in the planning stage.", "Client: I'm in the planning stage.") == []
+    coined = "He was in the pre-stop stage, with a target date."
+    assert grounding.without_coined_stage(coined) == "He had a target date."
+    assert grounding.without_coined_stage("Client is in the action stage, with support.") == (
+        "Client is in the action stage, with support."
     )
