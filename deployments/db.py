@@ -22,8 +22,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, delete, event, func, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -103,6 +101,9 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     Safe to call from several processes at once: the migration environment takes a
     database-wide lock for the whole upgrade, so later callers find the work done.
     """
+    from alembic import command  # only the process that migrates pays for importing Alembic
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine

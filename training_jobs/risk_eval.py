@@ -4,7 +4,8 @@
     python -m training_jobs.evaluate --task risk --opinion --model gemma3-270m-notes:v1   # + the model
 
 Cases are JSON lines under tests/data/risk/ (`dev.jsonl`, tuned on; `heldout.jsonl`, written after
-the patterns and never tuned on): `text` (a short excerpt with speaker turns), `kind`
+the patterns; `heldout3-a/b/c.jsonl`, written blind by three other writers, a and b since tuned on,
+c never read by whoever tuned the patterns): `text` (a short excerpt with speaker turns), `kind`
 (`positive` or `hard_negative`), `tag` and `expected` ([{category, severity}]). A category counts
 as found in a case when any flag of that category is raised; severity agreement compares the
 highest severity flagged with the expected one. Prints a table per split; no case text is printed.
@@ -24,7 +25,7 @@ from models.text import normalize
 from schemas.notes import RiskCategory, RiskFlag
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "tests" / "data" / "risk"
-SPLITS = ("dev", "heldout")
+SPLITS = ("dev", "heldout", "heldout3-a", "heldout3-b", "heldout3-c")
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m training_jobs.evaluate --task risk", description=__doc__.split("\n")[0]
     )
     ap.add_argument("--task", choices=("risk",), default="risk")
-    ap.add_argument("--data", type=Path, default=DATA_DIR, help="folder with dev.jsonl and heldout.jsonl")
+    ap.add_argument("--data", type=Path, default=DATA_DIR, help="folder with <split>.jsonl files")
     ap.add_argument("--split", choices=SPLITS, action="append", help="only these splits")
     ap.add_argument("--opinion", action="store_true", help="add the model's second opinion")
     ap.add_argument("--model", default="embedded", help="model ref for --opinion")
