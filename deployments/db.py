@@ -12,7 +12,9 @@ Statement parameters are hidden from SQLAlchemy's error messages, and nothing he
 so transcripts and notes never reach logs or exception messages.
 """
 
+import functools
 import logging
+import re
 import sqlite3
 import threading
 import time
@@ -95,12 +97,42 @@ def _set_wal(cursor: Any) -> None:
             time.sleep(0.05)
 
 
+_REVISION_RE = re.compile(r'^(down_)?revision(?::[^=]*)?= *"([^"]+)"', re.M)
+
+
+@functools.cache
+def head_revision() -> str | None:
+    """The newest migration's revision, read from the scripts' `revision` and `down_revision`
+    lines without Alembic; None when they do not name exactly one head."""
+    revisions, parents = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        for down, value in _REVISION_RE.findall(path.read_text(encoding="utf-8")):
+            (parents if down else revisions).add(value)
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def at_head(engine: Engine) -> bool:
+    """Whether the database is already at the newest migration (read only; False when unsure)."""
+    head = head_revision()
+    try:
+        with engine.connect() as connection:
+            versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    except SQLAlchemyError:
+        return False
+    return head is not None and versions == [head]
+
+
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Upgrade the database to `revision` with Alembic, in one transaction.
 
     Safe to call from several processes at once: the migration environment takes a
-    database-wide lock for the whole upgrade, so later callers find the work done.
+    database-wide lock for the whole upgrade, so later callers find the work done. A database
+    already at the head is left as it is without Alembic (importing and running it cost each
+    replica 0.13-0.2 s of CPU while the service starts).
     """
+    if revision == "head" and at_head(engine):
+        return
     from alembic import command  # only the process that migrates pays for importing Alembic
     from alembic.config import Config
 

@@ -197,6 +197,24 @@ def test_failed_migration_leaves_the_previous_revision(bare_engine: Engine) -> N
     assert "version" in columns(bare_engine, "notes")
 
 
+def test_a_database_at_the_head_is_not_migrated_again_and_one_behind_is(bare_engine: Engine) -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(db.MIGRATIONS))
+    assert db.head_revision() == ScriptDirectory.from_config(config).get_current_head() == HEAD
+    assert not db.at_head(bare_engine)  # no alembic_version table yet
+    db.migrate(bare_engine, "0005_clinics_audit_encryption")
+    assert not db.at_head(bare_engine)
+    db.migrate(bare_engine)
+    assert db.at_head(bare_engine) and revision(bare_engine) == HEAD
+    statements: list[str] = []
+    with on_statement(bare_engine, "", lambda: statements.append("one")):
+        db.migrate(bare_engine)  # at the head: one read, and Alembic does not run
+    assert len(statements) == 1
+
+
 def migrate_in_a_process(url: str, barrier: Any) -> None:
     engine = db.make_engine(url)
     barrier.wait()
