@@ -104,7 +104,8 @@ _REVISION_RE = re.compile(r'^(down_)?revision(?::[^=]*)?= *"([^"]+)"', re.M)
 def head_revision() -> str | None:
     """The newest migration's revision, read from the scripts' `revision` and `down_revision`
     lines without Alembic; None when they do not name exactly one head."""
-    revisions, parents = set(), set()
+    revisions: set[str] = set()
+    parents: set[str] = set()
     for path in (MIGRATIONS / "versions").glob("*.py"):
         for down, value in _REVISION_RE.findall(path.read_text(encoding="utf-8")):
             (parents if down else revisions).add(value)
