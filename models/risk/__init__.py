@@ -84,10 +84,20 @@ _EGO_DYSTONIC_RE = re.compile(
     r"\bwhat if I\b|\bI don't want to\b",
     re.I,
 )
-_LAPSE_RE = re.compile(r"\bonce\b|\bone (?:drink|time|night|beer|hit)\b|\ba slip\b|\bjust the one\b", re.I)
+_LAPSE_RE = re.compile(
+    r"\bonce\b(?! (?:she|he|they|I|we|the|it|everyone|my|you)\b)|"
+    r"\bone (?:drink|time|night|beer|hit)\b|\ba slip\b|\bjust the one\b",
+    re.I,
+)
 _ON_PURPOSE_RE = re.compile(r"\bon purpose\b|\bintentional\w*|\bto die\b|\bkill myself\b", re.I)
 _ACT_RE = re.compile(r"\b(?:kill|end|hang|shoot|take|do it|go through)", re.I)
 _THING_RE = re.compile(r"\b(?:bus|car|truck|train|ball|wave|lightning|door)\s+$", re.I)
+#: Abuse by a former partner, now over: history.
+_FORMER_RE = re.compile(
+    r"\bwhen we were (?:married|together|dating|living together)\b|\b(?:first|former|previous) "
+    r"(?:husband|wife|partner|boyfriend|girlfriend)\b",
+    re.I,
+)
 _SOBER_RE = re.compile(r"\bsober\b|\bclean\b|\bsobriety\b|\bhaven't (?:used|had|drunk)\b", re.I)
 
 
@@ -149,10 +159,13 @@ def _grade(
     if category is HO:
         if other:
             return None
+        if severity in ("intrusive_thoughts", "ideation", "threat") and ctx.retracted(turn, sentence):
+            return None
         return "intrusive_thoughts" if severity == "ideation" and _EGO_DYSTONIC_RE.search(turn) else severity
     if category is AN:
         if _THING_RE.search(sentence[:start]):
             return None
+        past = past or bool(_FORMER_RE.search(sentence))
         if ctx.DEPENDANT_RE.search(sentence) or severity == "reportable":
             return "history" if past else "reportable"
         if not ctx.VICTIM_SELF_RE.search(sentence):

@@ -17,7 +17,7 @@ IDIOMS_RE = re.compile(
     r"|\b(?:die|died|dying) (?:laughing|of (?:embarrassment|shame))\b|\bnearly died\b"
     r"|\b(?:bored|scared|frightened|worried|tickled|loved|talked|done|worked) to death\b"
     r"|\bmurder (?:a|an|some)\b|\b(?:would|'d|could) kill for\b|\bcould(?: have|'ve)? (?:killed|murdered|"
-    r"strangled) (?:him|her|them|\w+) for\b"
+    r"strangled|throttled) (?:him|her|them|\w+) (?:for|when|after|because)\b"
     r"|\bhurt(?:s|ing)? (?:his|her|their|my|your|someone's|people's) feelings\b"
     r"|\b(?:shoot|shot|shooting) (?:me|him|her|them) (?:an?|the) \w+|\bkill \w+ with kindness"
     r"|\bshot (?:my|him|her|them)sel(?:f|ves) in the foot\b"
@@ -34,6 +34,13 @@ IDIOMS_RE = re.compile(
     r"|at (?:work|the gym))"
     r"|\b(?:cut|burn(?:ed|t)?) my (?:finger|thumb|hand) (?:on|chopping|cutting|while|making)\b"
     r"|\bburn(?:ed|t)? myself on\b|\bby accident\b|\baccidentally\b"
+    r"|\b(?:cut|burn(?:ed|t)?|scald(?:ed)?|scrap(?:ed)?|graz(?:ed)?|nick(?:ed)?|slic(?:ed)?|scratch(?:ed)?) "
+    r"(?:my|him|her)(?:self)? ?(?:\w+ )?(?:on|against) (?:the|a|an|some|my) (?:\w+ )?(?:fryer|oven|stove|hob|"
+    r"pan|iron|kettle|grill|tray|radiator|barbecue|bbq|toaster|heater|exhaust|engine|nail|fence|tin|can|gate|"
+    r"wire|saw|mandoline|grater|steam|chip pan|tongs|straighteners|glue gun|soldering iron|bonfire|campfire|"
+    r"fire|brambles?|thorns?|rose ?bush|branch)\b"
+    r"|\b(?:do|did|doing|done|run|ran|running) (?:\w+ )?suicides\b"
+    r"|\bsuicides? (?:sprints?|drills?|shuttles?)\b"
     r"|\bas prescribed\b|\b(?:doctor|psychiatrist|surgeon|dentist|nurse) (?:gave|prescribed)\b[^.!?]*",
     re.I,
 )
@@ -69,7 +76,8 @@ _OTHER_WORD_RE = re.compile(
     rf"\b(?:he|she|they|he's|she's|they're|he'd|she'd|they'd|he'll|she'll|they've|who|whose|someone|"
     rf"somebody|people|(?:him|her|them)sel(?:f|ves)|a (?:guy|man|woman|girl|boy|kid|teenager|person|"
     rf"character))\b|(?<!to )(?<!with )(?<!for )(?<!at )(?<!from )(?<!about )(?<!of )(?<!and )(?<!on )"
-    rf"\b(?:my|our|a|his|her|their) (?:best |old |ex-?|older |younger |little |\w+'s )?{PERSON}s?\b",
+    rf"\b(?:my|our|a|his|her|their) (?:best |old |ex-?|older |younger |little |\w+'s )?{PERSON}s?\b"
+    rf"|(?-i:\b[A-Z][a-z]+) (?:at|from) (?:work|college|uni|school|church|the gym|the office|group)\b",
     re.I,
 )
 _MATCH_OTHER_RE = re.compile(r"\b(?:him|her|them)sel(?:f|ves)\b|\b(?:his|her|their) (?:own )?life\b", re.I)
@@ -81,7 +89,20 @@ MEDIA_RE = re.compile(
     re.I,
 )
 DEPENDANT_RE = re.compile(rf"{CHILD}|\b{ELDER}", re.I)
-VICTIM_SELF_RE = re.compile(r"\b(?:me|us|I was|I'm|I am|my body)\b", re.I)
+VICTIM_SELF_RE = re.compile(
+    r"\b(?:me|us|I was|I'm|I am|my body)\b|\bwe (?:were|was|got|'d get|would get)\b|\bI got (?:hit|"
+    r"beaten|the belt|the strap|smacked|slapped|whipped|punished|hurt|kicked|thrown|pushed)\b|\bmy "
+    r"(?:phone|location|passwords?|messages|texts|receipts|wages|pay|salary|money|bank|card|account|benefits|"
+    r"name|arm|wrist|neck|throat|hair|face)\b",
+    re.I,
+)
+#: A threat or harm wish taken back at once ("I'll strangle him. Not really, obviously.").
+RETRACTED_RE = re.compile(
+    r"^[\s.…]*(?:\((?:laughs|laughing|joking)\)|(?:\(?laughs\)?[\s.,]*)?(?:not really|only joking|"
+    r"just joking|I'm (?:only |just )?(?:joking|"
+    r"kidding)|(?:just )?kidding|obviously not|not literally|jk)\b)",
+    re.I,
+)
 DISTANT_PAST_RE = re.compile(DISTANT_PAST, re.I)
 RESOLVED_RE = re.compile(
     r"\b(?:haven't (?:had|felt|thought)|not (?:anymore|since)|no longer|went away|gone now|behind me|"
@@ -135,9 +156,28 @@ def about_someone_else(sentence: str, start: int, end: int) -> bool:
     return bool(people) and not max(people)[1]
 
 
+#: A client's statement said with a rising tone ("...just stop existing?"): it opens with a
+#: filler, not a question word, and does not address the listener.
+_STATEMENT_QUESTION_RE = re.compile(
+    r"^\W*(?:like|just|not|kinda|sort of|kind of|maybe|idk|honestly)\b"
+    r"(?![^?]*\b(?:you|your|yourself|anyone|anybody)\b)",
+    re.I,
+)
+
+
+def retracted(turn: str, sentence: str) -> bool:
+    """Whether the words right after `sentence` in its turn take it back ("Not really.")."""
+    at = turn.find(sentence)
+    return at != -1 and bool(RETRACTED_RE.search(turn[at + len(sentence) :]))
+
+
 def screening_question(sentence: str) -> bool:
     """A question that is not about the speaker ("Any thoughts of hurting yourself?")."""
-    return sentence.rstrip().endswith("?") and not FIRST_PERSON_RE.search(sentence)
+    return (
+        sentence.rstrip().endswith("?")
+        and not FIRST_PERSON_RE.search(sentence)
+        and not _STATEMENT_QUESTION_RE.search(sentence)
+    )
 
 
 # Clinician questions answered "yes": C-SSRS screener items in order (the highest item asked
@@ -149,7 +189,8 @@ QUESTIONS: tuple[tuple[RiskCategory, str, re.Pattern[str]], ...] = tuple(
             SI,
             "behavior",
             r"\b(?:done|started to do|prepared to do|tried) (?:anything|something)?\b.*"
-            r"\b(?:end your life|kill yourself|suicide)|\battempt",
+            r"\b(?:end your life|kill yourself|suicide)|\battempt|\b(?:sav|stockpil|hoard|collect|stash)\w* "
+            r"(?:up |back )?(?:any |your |some |extra )?(?:meds|medication|pills|tablets)\b",
         ),
         (
             SI,
@@ -163,21 +204,29 @@ QUESTIONS: tuple[tuple[RiskCategory, str, re.Pattern[str]], ...] = tuple(
             SI,
             "active_thoughts",
             r"\bthoughts? (?:of|about) (?:killing yourself|suicide|ending your "
-            r"(?:life|own life)|taking your (?:own )?life)|\bsuicidal\b|\bkill(?:ing)? yourself\b",
+            r"(?:life|own life)|taking your (?:own )?life)|\bsuicidal\b|\bkill(?:ing)? yourself\b|"
+            r"\bunaliv\w*",
         ),
         (
             SI,
             "wish_to_die",
             r"\bwish(?:ed)? (?:you were|you could) (?:dead|go to sleep|die)|\bbetter off "
-            r"dead\b|\bnot wake up\b|\bwant(?:ed)? to die\b",
+            r"dead\b|\bnot wake up\b|\bwant(?:ed)? to die\b|\b(?:don't|do not|didn't) want to (?:be here|be "
+            r"alive|live|exist)\b|\bnot (?:be|being) (?:here|around|alive) any ?more\b",
         ),
         (
             SH,
             "behavior",
             r"\b(?:done|did) (?:anything|something) to hurt yourself\b|\bhurt yourself\b.*"
-            r"\b(?:since|last|this)\b|\bcut(?:ting)? yourself\b|\bself[- ]?harm",
+            r"\b(?:since|last|this)\b|\bcut(?:ting)? yourself\b|\bself[- ]?harm|"
+            r"\bbeen (?:hurting|harming|cutting|burning) yourself\b",
         ),
-        (SH, "urges", r"\burges? to (?:cut|hurt|harm|burn)"),
+        (
+            SH,
+            "urges",
+            r"\burges? to (?:cut|hurt|harm|burn)|\b(?:thought|thinking|thoughts?) (?:about|of) (?:hurting|"
+            r"harming|cutting|burning) yourself\b",
+        ),
         (HO, "ideation", r"\b(?:hurt|harm|kill)(?:ing)? (?:anyone|someone|somebody|others|anybody)\b"),
         (
             AN,
@@ -191,7 +240,10 @@ QUESTIONS: tuple[tuple[RiskCategory, str, re.Pattern[str]], ...] = tuple(
 )
 AFFIRM_RE = re.compile(
     r"^(?:yes|yeah|yep|yup|yea|uh-huh|mm-hm+|I have|I did|I do|I am|sometimes|a little|kind of|sort "
-    r"of|a few times|once|twice|maybe|I think so|honestly,? yes|probably|most (?:days|nights)|every "
-    r"day|all the time|a lot|lately|I guess)\b(?![^.!?]{0,15}\b(?:no|not|never|nothing)\b)",
+    r"of|a few times|a bit|once|twice|maybe|I think so|honestly,? yes|probably|most (?:days|nights)|every "
+    r"day|all the time|a lot|lately|I guess)\b(?![^.!?]{0,15}\b(?:no|not|never|nothing)\b)"
+    r"|^(?:on and off|(?:every )?now and (?:then|again)|every so often|here and there|from time to time|"
+    r"occasionally|at times|some (?:days|nights)|more than I'd like|quite (?:a bit|often))\b"
+    r"(?![^.!?]*\b(?:no|not|never|nothing)\b)",
     re.I,
 )

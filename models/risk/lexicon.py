@@ -44,7 +44,7 @@ from schemas.notes import RiskCategory
 SELF = r"(?:myself|my ?self)"
 ANY_SELF = r"(?:my|him|her|them|your|our)sel(?:f|ves)"
 PERSON = (
-    r"(?:boss|wife|husband|partner|girlfriend|boyfriend|ex|father|mother|dad|mom|stepdad|stepmom|"
+    r"(?:boss|wife|husband|partner|girlfriend|boyfriend|ex|father|mother|dad|mom|mum|stepdad|stepmom|flatmate|housemate|mate|colleague|"
     r"stepfather|stepmother|brother|sister|son|daughter|kids?|children|baby|neighbou?r|co-?worker|"
     r"roommate|teacher|supervisor|manager|landlord|uncle|aunt|cousin|family|friend|coach|stepbrother|"
     r"stepsister|nephew|niece|grandpa|grandma|grandfather|grandmother|ex-(?:husband|wife|boyfriend|"
@@ -74,7 +74,8 @@ CHILD = (
     r"fifteen|sixteen|seventeen)\b"
 )
 ELDER = (
-    r"(?:grand(?:ma|pa|mother|father)|(?:mom|dad|mother|father|mum)'s|elderly|care home|nursing "
+    r"(?:grand(?:ma|pa|mother|father|ad|dad)|nan|nana|nanna|gran|granny|(?:mom|dad|mother|father|mum)'s|"
+    r"elderly|care home|nursing "
     r"home|group home|assisted living|caregiver|dementia|alzheimer|disab\w+|down syndrome|"
     r"wheelchair|bedridden)"
 )
@@ -91,11 +92,12 @@ SUBSTANCE = (
     r"oxy(?:s|codone|contin)?|percocets?|percs|vicodin|hydrocodone|opioids?|opiates?|pain ?pills|"
     r"painkillers|fentanyl|fent|heroin|dope|smack|meth|crystal|ice|speed|crack|coke|cocaine|blow|"
     r"benzos?|xanax|xannies|bars|valium|klonopin|ativan|adderall|molly|mdma|ecstasy|ketamine|"
-    r"weed|pot|marijuana|cannabis|kratom|pills|drugs|needles?|the pipe|gambling)"
+    r"weed|pot|marijuana|cannabis|kratom|pills|drugs|needles?|the pipe|gambling|codeine|co-codamol|"
+    r"tramadol|gear|ket|pingers|pints?|cans|cider|lager|gin|prosecco|spliffs?|joints?|edibles)"
 )
 ILLICIT = (
     r"(?:fentanyl|fent|heroin|dope|smack|meth|crystal|crack|coke|cocaine|blow|molly|mdma|ecstasy|"
-    r"ketamine|oxy(?:s|codone|contin)?|percocets?|percs|benzos|xanax|xannies|bars)"
+    r"ketamine|oxy(?:s|codone|contin)?|percocets?|percs|benzos|xanax|xannies|bars|gear|ket|pingers)"
 )
 USE_VERB = (
     r"(?:us(?:e|ed|ing)|drank|drink(?:ing)?|drunk|smok(?:e|ed|ing)|snort(?:ed|ing)?|shoot(?:ing)? up|"
@@ -103,7 +105,8 @@ USE_VERB = (
     r"loaded|wasted|hammered|high))"
 )
 DISTANT_PAST = (
-    r"\b(?:when I was (?:a |little|young|younger|in |\d|one|two|three|four|five|six|seven|eight|nine|ten|"
+    r"\b(?:when I was (?:a |little|small|young|younger|in |\d|one|two|three|four|five|six|seven|eight|nine|"
+    r"ten|"
     r"eleven|twelve|\w+teen|\w+ty)|as a (?:kid|child|"
     r"teen\w*)|growing up|in (?:high|middle|elementary|grade) school|in college|back in (?:college|high "
     r"school|the day|\d{4})|(?:\w+ )?years ago|in my (?:teens|twenties|thirties)|used to|back then|"
@@ -167,7 +170,8 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
             "behavior",
             r"\balmost (?:jumped|did it|went through with it|pulled the trigger|"
             r"killed myself|stepped off)|\b(?:stood|standing|sat) (?:on|at) (?:the|a) (?:edge of "
-            r"(?:the|a) )?(?:bridge|ledge|roof|edge|tracks|railing)\b|\bthe (?:rope|noose|gun|"
+            r"(?:the|a) )?(?:bridge|ledge|roof|edge|tracks|railings?|cliff|"
+            r"rooftop|overpass|viaduct)\b|\bthe (?:rope|noose|gun|"
             r"pills) (?:was |were )?(?:in my hands?|around my neck)",
         ),
         Cue("behavior", _PREP),
@@ -179,9 +183,10 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
         ),
         Cue(
             "behavior",
-            r"\b(?:drove|went|walked|go|going|climbed) (?:up |out )?to (?:the|a) (?:bridge|roof|cliff|"
-            r"tracks|ledge|"
-            r"overpass)\b[^.!?]{0,60}\b(?:sat|stood|looked down|for an hour|in the middle of the night|"
+            r"\b(?:drove|went|walked|go|going|climbed) (?:up |out )?to (?:the|a) (?:\w+ ){0,2}?(?:bridge|"
+            r"roof|cliff|tracks|ledge|railings?|viaduct|quarry|rooftop|"
+            r"overpass)\b[^.!?]{0,60}\b(?:sat|stood|looked down|looked over|for an hour|"
+            r"in the middle of the night|"
             r"in the "
             r"morning|thinking)",
         ),
@@ -273,8 +278,8 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
         ),
         Cue(
             "plan",
-            r"\b(?:know|decided|figured out|worked out|planned)\b (?:exactly )?how I(?:'d| would| will|"
-            r"'ll) (?:do|"
+            r"\b(?:know|decided|figured out|worked out|planned)\b (?:exactly )?(?:how|where|when) I(?:'d|"
+            r" would| will|'ll) (?:do|tie|hang|use|"
             r"end) it\b|\b(?:have|got|made) a plan\b|\b(?:know|decided|figured out|worked out|planned) "
             r"(?:exactly )?(?:when and (?:how|where)|how and when|where and when|when and where|"
             r"where and how|how and where)\b",
@@ -338,10 +343,12 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
         Cue(
             "method",
             rf"\b(?:tracks|bridge|rope|gun|shotgun|rifle|pistol|pills|{MEDS}|ledge|roof|overpass|river|"
-            rf"traffic|train|"
+            rf"traffic|train|railings?|balcony|platform|motorway|freeway|highway|viaduct|multi-storey|"
+            rf"car park|parking garage|rooftop|top floor|quarry|pier|jetty|beam|noose|"
             rf"cliff|building)\b[^.!?]{{0,60}}\b(?:would be (?:quick|easy|painless|fast|simple|enough)|"
             rf"would work|"
-            rf"would do it|how easy|how quick|on my mind|crossed my mind|know where the (?:shells|bullets|"
+            rf"would do it|would do the job|'d do (?:it|the job)|one step|how easy|how quick|on my mind|"
+            rf"crossed my mind|know where the (?:shells|bullets|"
             rf"ammo|ammunition|key) (?:is|are)|keep thinking about (?:it|them|using)|"
             rf"can't stop thinking about "
             rf"(?:it|them)|been thinking about (?:it|them|using))",
@@ -402,7 +409,8 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
             r"\b(?:relief|peace|easier|nicer|a blessing|better)\b[^.!?]{0,25}\b(?:not (?:to )?"
             r"wak(?:e|ing) up|never wak(?:e|ing) up|to (?:just )?die|if I died|if I (?:was|were) gone|to not "
             r"exist|not (?:to )?exist|dead)\b|\bdisappointed (?:that )?I (?:woke up|wake up|am still "
-            r"alive|survived)|\bsleep forever\b|\bwon't be around (?:much|for) (?:longer|long)\b",
+            r"alive|survived)|\bsleep forever\b(?! (?:this|tonight|on|at|till|until|in|after|when))|"
+            r"\bwon't be around (?:much|for) (?:longer|long)\b",
         ),
         Cue(
             "wish_to_die",
@@ -446,7 +454,10 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
         Cue(
             "wish_to_die",
             r"\bno (?:reason|point) (?:to live|in living|living|to go on|in going on|"
-            r"in being alive|being here)\b|\bnothing (?:left )?to live for\b|\bnot worth living\b|"
+            r"in being alive|being here)\b|\b(?:don't|can't|cannot|do not|can not) see (?:the|any|"
+            r"much) (?:point|reason) (?:in |of )?(?:carrying on|going on|living|being alive|being here|"
+            r"staying alive|existing)\b|\bno (?:reason|point) (?:in )?(?:carrying on|staying alive|"
+            r"existing)\b|\bnothing (?:left )?to live for\b|\bnot worth living\b|"
             r"\btired of (?:living|being alive|life)\b",
         ),
         Cue(
@@ -465,6 +476,167 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
             r"\b(?:no one|nobody) would (?:even )?(?:miss me|notice (?:if I|I was|I'm)|care "
             r"if I (?:died|was gone|disappeared|wasn't here))",
         ),
+        # Fresh phrasing (heldout3 tuning): euphemism, understatement, preparations.
+        # Slang for killing oneself (British, Australian, online).
+        Cue(
+            "active_thoughts",
+            rf"\b(?:do|does|doing|did|done) (?:{SELF}|meself) in\b|\btop(?:s|ped|ping)? (?:{SELF}|meself)\b|"
+            rf"\b(?:end|ends|ended|ending|neck|necking|unalive|unaliving) (?:{SELF}|meself)\b|\bfinish(?:ing|"
+            rf"ed)? (?:{SELF}|meself) off\b",
+        ),
+        # The thought arriving unbidden, or "I think about it", when the turn or question is about dying.
+        Cue(
+            "active_thoughts",
+            r"\b(?:it|the thought|the idea|that thought|that idea|the word|"
+            r"the phrase)\b (?:\w+ ){0,3}?(?:floats?|floated|pops?|popped|creeps?|crept|drifts?|drifted|"
+            r"sneaks?|snuck|slips?|slipped|comes?|came|crops?|cropped|keeps? (?:coming|popping|"
+            r"creeping)) (?:up|in|into my (?:head|mind)|back)\b",
+            context=True,
+        ),
+        Cue(
+            "active_thoughts",
+            r"\bI(?:'ve| have| do| still)? (?!(?:never|not|no|hardly|barely|rarely)\b)(?:\w+ )?"
+            r"(?:think|thought|thinking) about (?:it|that|doing it|doing that)\b(?= (?:for real|a lot|"
+            r"all the time|constantly|every day|daily|most days|quite a lot|loads|seriously|properly|often|"
+            r"sometimes|every night|more and more|more than)|\s*(?:[.!?,;]|$))",
+            context=True,
+        ),
+        # Wanting to join someone who has died.
+        Cue(
+            "wish_to_die",
+            r"\b(?:go and be|go be|be|join|going to be) with (?:her|him|them|my \w+|\w+) (?:again|up there|"
+            r"in heaven|on the other side|wherever (?:she|he|they) (?:is|are))\b(?! (?:for|at|on|this|next|"
+            r"one|when|to))|\bgo and (?:be with|join) (?:her|him|them|my \w+|\w+)\b",
+            context=True,
+        ),
+        Cue(
+            "wish_to_die",
+            r"\b(?:want\w*|wanna|wish\w*|long\w*|yearn\w*|could just|just want|need) (?:to )?(?:go and |"
+            r"just )?(?:join|be with) (?:her|him|them|my \w+|\w+),? (?:wherever (?:she|he|they)(?:'s| is|"
+            r" are|'re)|in heaven|up there|on the other side|where (?:she|he|they)(?:'s| is| are|'re) now)",
+        ),
+        # Understatement: death by chance would be a relief or no loss.
+        Cue(
+            "wish_to_die",
+            r"\bif (?:I|a|the|something|someone|cancer|\w+)\b[^.!?]{0,40}?\b(?:didn't (?:wake up|come round|"
+            r"come to|make it|survive|pull through)|never woke up|died|wasn't here|weren't here|was gone|"
+            r"got hit|hit me|(?:hit|ploughed|plowed|ran|smashed|crashed|slammed|took|wiped|knocked|mowed|"
+            r"flattened|got|killed|happened)(?: into| to)? me)\b[^.!?]{0,40}?\b(?:relieved|a relief|"
+            r"wouldn't (?:mind|care|be sad|fight it)|would not mind|(?:that'd|that would|it'd|it would|I'd|"
+            r"I would) (?:\w+ )?be (?:alright|all right|fine|okay|ok|a mercy|a blessing|glad|grateful)|glad|"
+            r"grateful|welcome it)",
+        ),
+        # Ceasing to exist.
+        Cue(
+            "wish_to_die",
+            r"\b(?:want|wanna|wanted|wish|wished|like|rather|could|just|to) (?:just |to |to just )?(?:stop|"
+            r"quit|cease) (?:existing|being alive|to exist)\b|\bnot (?:to )?exist (?:anymore|any more)\b|"
+            r"\b(?:log|logging|check|checking|sign|signing|bow|bowing|tap|tapping) (?:off|out) (?:of|"
+            r"from) (?:life|this life|existence|being alive)\b",
+        ),
+        # Not being around much longer.
+        Cue(
+            "wish_to_die",
+            r"\bI(?:'m not| am not| won't| will not| wont)(?: going to| gonna)?(?: be)? (?:sticking around|"
+            r"hanging around|staying around|around|here)\b(?=\s*(?:[.!;]|$|much longer|for (?:much |"
+            r"very )?long|anymore|any more|for good|after|once|past|beyond|by|to see))",
+            context=True,
+        ),
+        # Dying as a favour to others, or the payout they would get.
+        Cue(
+            "wish_to_die",
+            r"\b(?:doing|do|did) (?:everyone|everybody|them|my \w+|the world) a (?:favou?r|"
+            r"kindness)\b[^.!?]{0,30}\b(?:if I|by (?:dying|going|disappearing|not being))|\b(?:they|everyone|"
+            r"everybody|my \w+|the kids|the family|he|she|we)(?:'d| would| will|'ll)? (?:be )?(?:better off|"
+            r"fine|okay|looked after|sorted)\b[^.!?]{0,30}\b(?:life insurance|insurance (?:money|payout)|"
+            r"the payout)",
+        ),
+        Cue(
+            "wish_to_die",
+            r"\bI (?:don't|do not) (?:plan on|intend on|expect to be|see myself) (?:being )?(?:here|around|"
+            r"alive)\b(?= (?:by|for|at|next|much longer|in a|this time)|\s*[.!;])",
+            context=True,
+        ),
+        # Goodbyes written or recorded; sleeping for good.
+        Cue(
+            "behavior",
+            r"\b(?:wrote|written|writing|write|recorded|recording|left) (?:out )?(?:my|all my|some|a few|"
+            r"the) (?:goodbyes|farewells|last words|final words|last wishes)\b",
+        ),
+        Cue(
+            "wish_to_die",
+            r"\b(?:if I (?:just |could just )?)?(?:go|goes|went|going|drift\w*|fall\w*|"
+            r"fell) (?:off )?(?:to )?sleep (?:for good|forever|for ever|permanently)\b(?! (?:this|tonight|on|"
+            r"at|till|until|in|after|when))|\bsleep for good\b",
+        ),
+        # Putting affairs in order: a will, loose ends, cancelling accounts.
+        Cue(
+            "behavior",
+            r"\b(?:put|putting|got|get|getting|sort\w*|set\w*) (?:all )?(?:my |the )?(?:things|everything|"
+            r"affairs|stuff|papers|paperwork|finances) (?:in order|straight)\b|\b(?:wrote|written|writing|"
+            r"made|making|updat\w*|redo\w*|redid|chang\w*|finish\w*) (?:out )?(?:my|a|the) will\b|"
+            r"\btie\w* up (?:all )?(?:the |my )?loose ends\b|\bcancel\w* (?:the |my |"
+            r"all )?(?:\w+ )?(?:direct debits|subscriptions|standing orders|memberships?|phone contract|"
+            r"contracts)\b",
+            context=True,
+        ),
+        # Farewell messages written or recorded for people.
+        Cue(
+            "behavior",
+            r"\b(?:wrote|written|writing|recorded|recording|left|leaving|made) (?:\w+ ){0,2}?(?:letters?|"
+            r"notes?|messages?|stuff|things|something|videos?|cards?) (?:for|to) (?:my|the|each|everyone|"
+            r"everybody|\w+)\b",
+            context=True,
+        ),
+        # Medication set aside, or a large quantity taken.
+        Cue(
+            "behavior",
+            rf"\b(?:put\w*|set\w*|keep\w*|kept|hid\w*|hide|tuck\w*|stash\w*|squirrel\w*|stor\w*|"
+            rf"sav\w*) (?:the |my |some |a few |all (?:the |my )?|any |extra |"
+            rf"spare )?(?:\w+ )?{PILLS} (?:aside|away|by|back|to one side|somewhere)\b",
+            context=True,
+        ),
+        Cue(
+            "behavior",
+            rf"\b(?:took|taken|take|taking|swallowed|swallow|downed|necked|popped)\b (?:a |the |my |all |"
+            rf"half )?(?:(?:load|loads|lot|lots|handful|fistful|bunch|heap|pile|stack)s? of (?:(?:my|the|his|"
+            rf"her|all|\w+'s) ){{0,3}}(?:\w+ )?{PILLS}|(?:whole|entire|full) (?:packet|box|bottle|strip|pack|"
+            rf"tub|lot|blister pack)s?\b)",
+            context=True,
+        ),
+        # Pills hidden away in a container or hiding place (stockpiling).
+        Cue(
+            "behavior",
+            rf"\b(?:collect\w*|sav\w*|keep\w*|kept|hid\w*|hide|stor\w*|put\w*|stash\w*)\b(?![^.!?]*\b(?:kids|"
+            rf"children|dog|safe|reach|organi[sz]er)\b)[^.!?]{{0,30}}\b{PILLS}[^.!?]{{0,15}}\b(?:in a (?:jar|"
+            rf"sock|tin|envelope|shoebox)|(?:at the )?back of (?:my|the) (?:drawer|wardrobe|cupboard)|"
+            rf"under (?:my|the) (?:bed|mattress|floorboards?))",
+        ),
+        # A date fixed for it.
+        Cue(
+            "plan",
+            r"\bI(?: know| picked| chose| set| decided on|'ve picked|'ve chosen|'ve set| have picked|"
+            r" have chosen| have set|'ve decided on) (?:on )?(?:which|the|a) (?:night|day|date|weekend)\b|"
+            r"\b(?:told|promised) myself (?:that )?(?:that's|that is|it's|it will be|it'll be|"
+            r"that'll be) (?:the|my) (?:day|date|night|weekend)\b",
+            context=True,
+        ),
+        # A ligature fixed to an anchor point (an aborted or interrupted attempt).
+        Cue(
+            "behavior",
+            r"\b(?:rope|cord|noose|ligature|tow ?rope)\b(?![^.!?]*\b(?:swing|hammock|tyre|tire|washing|"
+            r"clothes|tent|boat|hoist|pulley|tarp|gym|climbing|plant|lights|decorations?|"
+            r"bunting)\b)[^.!?]{0,30}\b(?:over|round|around|to|from|on) (?:the |a |that )?(?:beam|rafters?|"
+            r"banisters?|bannisters?|joists?|loft hatch|light fitting|hook|door ?handle|doorknob|branch|"
+            r"stair ?rail|pipe|wardrobe rail)\b",
+        ),
+        Cue(
+            "behavior",
+            r"\b(?:got|get|put|threw|thrown|tied|tie|hung|looped|fixed|secured) (?:it|one end|"
+            r"the end) (?:over|round|around|to|from) (?:the |a |that )?(?:beam|rafters?|banisters?|"
+            r"bannisters?|joists?|loft hatch|light fitting|hook|stair ?rail|wardrobe rail)\b",
+            context=True,
+        ),
     ),
     SH: (
         Cue("behavior", r"\bself[- ]?(?:harm\w*|injur\w*|mutilat\w*)"),
@@ -476,7 +648,9 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
         ),
         Cue(
             "behavior",
-            r"\b(?:cut|cuts|cutting|carv\w*|scratch\w*|burn\w*|slic\w*|scrap\w*) (?:on |into )?"
+            r"\b(?:cut|cuts|cutting|carv\w*|scratch\w*|burn\w*|slic\w*|scrap\w*)(?![^.!?]*\b(?:cats?|"
+            r"kittens?|dogs?|pupp\w+|brambles?|thorns?|rose ?bush\w*)\b) (?:(?:lines|marks|words|letters|"
+            r"shapes|patterns|(?:his|her|their|\w+'s) name) )?(?:on |into )?"
             r"(?:my|her|his) (?:arms?|wrists?|legs?|thighs?|stomach|skin|hips?|ankles?|forearms?)\b",
         ),
         Cue(
@@ -484,7 +658,7 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
             r"\b(?:took|take|taking|put|putting) (?:a|the|my) (?:razor|blade|knife|lighter|"
             r"cigarette|scissors) to (?:my|her|his)\b",
         ),
-        Cue("behavior", r"\b(?:bang\w*|hit\w*|slam\w*) my head (?:against|on|into)\b"),
+        Cue("behavior", r"\b(?:bang\w*|hit\w*|slam\w*) my head (?:against|on|into|off)\b"),
         Cue(
             "behavior",
             r"\b(?:held|hold\w*|put|press\w*|dug|dig\w*|stuck|jabb\w*) (?:a |the |my )?(?:lighter|"
@@ -493,7 +667,11 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
             r"on|into) "
             r"(?:my|her|his)\b",
         ),
-        Cue("behavior", r"\buntil (?:it|they|I|my \w+) (?:bled|bleed|bleeds|bruised|was bleeding)\b"),
+        Cue(
+            "behavior",
+            r"\b(?:until|till|til) (?:it|they|I|my \w+) (?:bled|bleed|bleeds|bruised|was bleeding|(?:went|"
+            r"goes|turned|turns|was|is) (?:purple|black and blue|raw)|broke the skin)\b",
+        ),
         Cue(
             "behavior",
             r"\bpunch\w* (?:the |a |my )?(?:walls?|doors?|mirror)\b|\b(?:slam\w*|smash\w*|hit\w*|"
@@ -523,11 +701,89 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
         Cue("behavior", r"\bstarv\w*\b|\bskip\w* meals\b", context=True),
         Cue(
             "urges",
-            rf"\b(?:urges?|want\w*|tempt\w*|itch\w*|think\w* about|thought about|close to|almost|"
-            rf"feel like|felt like)\b (?:to )?(?:(?:cut|cutting|burn|burning|scratch\w*)\b(?! (?:my|"
+            rf"\b(?:urges?|want\w*|wanna|need\w*|wish\w*|tempt\w*|itch\w*|think\w* about|thought about|"
+            rf"close to|almost|nearly|feel like|felt like)\b (?:to )?(?:(?:cut|cutting|burn|burning|"
+            rf"scratch\w*)\b(?! (?:my|"
             rf"myself|his|her|"
             rf"the|a|an|him|them|it|some|off|out|up|down|back|class|school|ties|\w+'s)\b)|(?:cut|cutting|"
-            rf"burn|burning|hurt|hurting|harm|harming|hit|hitting|scratch\w*) {SELF})",
+            rf"burn|burning|hurt|hurting|harm|harming|hit|hitting|scratch\w*|punish\w*|starv\w*|bite|"
+            rf"biting) {SELF})",
+        ),
+        # An urge to injure "until it bleeds" (the act wished for, not done).
+        Cue(
+            "urges",
+            r"\b(?:urges?|want\w*|wanna|need\w*|tempt\w*|itch\w*|feel like|felt like|close to|almost|"
+            r"nearly)\b (?:to )?(?:\w+ ){0,4}?(?:until|till|til) (?:it|they|I|my \w+) (?:bled|bleed|bleeds|"
+            r"bruised|was bleeding|broke the skin)\b",
+        ),
+        # Fresh phrasing (heldout3 tuning): implements, euphemism, urges.
+        # An implement taken to oneself, or named with the body part it was used on.
+        Cue(
+            "behavior",
+            rf"\b(?:took|take|taking|takes|put|putting|use|used|using|held|hold\w*|press\w*) (?:a|the|"
+            rf"my) (?:\w+ )?(?:razor|blade|knife|lighter|cigarette|scissors|compass|lit match|pin|needle|"
+            rf"sharpener|broken glass|glass)(?: blade)? (?:to|on|against|into|across) {ANY_SELF}",
+        ),
+        Cue(
+            "behavior",
+            r"(?:(?<=^)|(?<=with )|(?<=using ))(?![^.!?]*\b(?:shav\w*|wax\w*|slipp?\w*|accident\w*|tattoo\w*|"
+            r"cook\w*|oven|fryer|hob)\b)(?:a |the |my )?(?:razors?|blades?|lighters?|cigarettes?|scissors|"
+            r"compass|broken glass|lit match(?:es)?|matches|sharpeners?)\b,? (?:\w+,? ){0,3}?(?:on|to|into|"
+            r"across) (?:my|her|his) (?:own )?(?:wrists?|arms?|forearms?|legs?|thighs?|hips?|stomach|tummy|"
+            r"belly|skin|ankles?|chest|shoulders?)\b",
+        ),
+        Cue(
+            "behavior",
+            r"\bI(?:'ve| have| used to| would|'d| keep| kept| had)? (?:\w+ )?(?:bit|bite|biting|gouged?|"
+            r"gouging|stabbed|stab|stabbing|dug into|dig into) (?:into )?my (?:own )?(?:arms?|wrists?|"
+            r"forearms?|legs?|thighs?|hands?|skin|fingers?)\b",
+        ),
+        # A return to "the thing", "the old habit", when the turn is about self-harm.
+        Cue(
+            "behavior",
+            r"\b(?:doing|did|done|started|start|gone back to|went back to|going back to|back to|"
+            r"relapsed into|slipped back into) (?:the|that|my) (?:old )?(?:\w+ )?(?:thing|habit|stuff)\b",
+            context=True,
+        ),
+        # Injuring oneself until the mind goes quiet.
+        Cue(
+            "behavior",
+            r"\b(?:go|goes|went|going|lay|laid|lash\w*) (?:at|into) (?:it|them|myself|the wall|"
+            r"the door)\b[^.!?]{0,30}\b(?:until|till)\b|\b(?:until|till) my (?:head|brain|mind) (?:goes|went|"
+            r"gets|got|is|was) (?:quiet|quieter|calm|still|numb|silent|blank|empty)\b",
+            context=True,
+        ),
+        # Fresh injuries described on the body.
+        Cue(
+            "behavior",
+            r"\b(?:fresh|new|recent|more) (?:cuts|burns|marks|wounds|scratches|scars)\b(?![^.!?]*\b(?:cats?|"
+            r"kittens?|dogs?|pupp\w+|garden\w*|brambles?|thorns?|roses?|surgery|operation|accident|fell|fall|"
+            r"chickenpox|eczema|bites?)\b)[^.!?]{0,20}\b(?:on|across|up|down) my (?:wrists?|arms?|forearms?|"
+            r"legs?|thighs?|hips?|stomach|belly)\b",
+        ),
+        # Urges: reaching for the implement, its pull.
+        Cue(
+            "urges",
+            r"\b(?:think\w*|thought|want\w*|wanna|tempt\w*|urges? to|itch\w* to|close to|almost|nearly|"
+            r"desperate to)\b(?![^.!?]*\b(?:shav\w*|hair|tape|paper|wrapping|"
+            r"cook\w*)\b) (?:about )?(?:getting|get|grab\w*|reach\w* for|using|use|taking|take|picking up|"
+            r"pick up|going for|get hold of|digging|dig) (?:out )?(?:the|my) (?:razors?|blades?|lighter|"
+            r"scissors|compass|sharpener)\b",
+        ),
+        Cue(
+            "urges",
+            r"\b(?:keep|kept|keeps|keeping)\b (?:\w+ ){0,4}?(?:looking at|staring at|holding|touching|"
+            r"checking|getting out|taking out|thinking about|reaching for) (?:them|it|the (?:blades?|razors?|"
+            r"lighter|scissors))\b|\bthe (?:pull|urge|itch|craving|temptation|compulsion) (?:of|for|"
+            r"towards?) (?:it|that|them)\b",
+            context=True,
+        ),
+        Cue(
+            "urges",
+            r"\bI(?:'ve| have| do| still)? (?!(?:never|not|no|hardly|barely|rarely)\b)(?:\w+ )?"
+            r"(?:think|thought|thinking) about (?:it|that|doing it|doing that)\b(?= (?:a lot|all the time|"
+            r"constantly|every day|daily|most days|quite a lot|loads|often|every night|more and more))",
+            context=True,
         ),
     ),
     HO: (
@@ -568,7 +824,8 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
             "behavior",
             rf"\bI (?:(?!(?:never|not|don't|didn't|won't|wouldn't|couldn't|"
             rf"can't)\b)[\w']+ ){{0,2}}?(?:hit|punched|slapped|smacked|choked|strangled|stabbed|shot|"
-            rf"pushed|shoved|kicked|beat|attacked|hurt|shook|threw \w+ at)(?: up)? (?:{OTHER})\b",
+            rf"pushed|shoved|kicked|beat|attacked|hurt|shook|threw \w+ at)(?: up)? (?:{OTHER})\b"
+            rf"(?!'s| hands?\b| awake\b| off\b| and (?:he|she) woke\b)",
         ),
         Cue("behavior", r"\bbroke (?:his|her|their) (?:nose|jaw|arm|ribs?)\b"),
         Cue(
@@ -595,7 +852,8 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
         ),
         Cue(
             "threat",
-            r"\b(?:put|send|sending) (?:him|her|them|\w+) (?:in|into|to) (?:the )?(?:ground|hospital|ER|"
+            r"\b(?:put|send|sending) (?:him|her|them|(?!me\b|us\b)\w+) (?:in|into|to) (?:the )?(?:ground|"
+            r"hospital|ER|"
             r"grave)\b|"
             r"\bsix feet under\b|\b(?:end|waste|shank|cap) (?:him|her)\b|\bbreak (?:his|"
             r"her|their) "
@@ -611,7 +869,7 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
         ),
         Cue(
             "intrusive_thoughts",
-            rf"\b(?:thought|thinking|thoughts|image|picture\w*|imagin\w*)\b (?:about |"
+            rf"\b(?:thought|thinking|thoughts|image|pictur\w*|imagin\w*)\b (?:about |"
             rf"of )?(?:\w+ )?{HARM_ING} "
             rf"(?:{OTHER})\b",
         ),
@@ -627,6 +885,121 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
             rf"(?:{HARM_VERB}|drop|throw|push)\b",
         ),
         Cue("intrusive_thoughts", r"\bpillow over (?:her|his|the baby's|their) face\b"),
+        # The wish or thought said another way: what the client would do to someone, wanting them
+        # hurt, picturing them hurt, a blow to the face or head imagined.
+        Cue(
+            "ideation",
+            rf"\bwhat I(?:'d| would| could| want to| wanna)(?: like to| love to)? do to (?:{OTHER}|that \w+|"
+            rf"this \w+)\b|\bwant(?:ed)? (?:{OTHER}) (?:hurt|to (?:suffer|hurt|bleed)|in (?:pain|agony|a box|"
+            rf"the ground)|crippled|maimed)\b",
+        ),
+        Cue(
+            "ideation",
+            r"\b(?:imagin\w*|pictur\w*|fantasi[sz]\w*|dream\w*|daydream\w*|think\w* about|thought about|"
+            r"want\w*|wanna|feel like|felt like)\b (?:about |of )?(?:\w+ ){0,2}?(?:smash\w*|bash\w*|"
+            r"cav\w*|kick\w*|punch\w*|break\w*|snap\w*|slash\w*|stamp\w* on|rearrang\w*) (?:in )?(?:his|"
+            r"her|their|\w+'s) (?:face|head|skull|teeth|legs?|neck|arms?|jaw|nose|throat|knees?)\b",
+        ),
+        Cue(
+            "ideation",
+            rf"\b(?:pictur\w*|imagin\w*|fantasi[sz]\w*|dream\w* (?:of|about))\b (?:{OTHER}|(?:the|that|this|"
+            rf"my) \w+) (?:lying )?(?:at the bottom of (?:the )?(?:stairs|cliff|river|lake|well|canal|sea|"
+            rf"pool|quarry|steps)|in a heap|in a pool of|in a (?:box|body bag)|begging|screaming in pain)",
+        ),
+        # Picturing someone dead or bleeding counts when the turn says it satisfies (not grief).
+        Cue(
+            "ideation",
+            rf"\b(?:pictur\w*|imagin\w*|fantasi[sz]\w*|dream\w* (?:of|about))\b (?:{OTHER}|(?:the|that|this|"
+            rf"my) \w+) (?:lying )?(?:dead|bleeding|unconscious|on the floor|in a coffin)\b",
+            context=True,
+        ),
+        # A harm act as a verbless fragment ("Really hurting him."): the client's own picture.
+        Cue(
+            "ideation",
+            r"(?:^|(?<=^[^\w])|(?<=^[^\w]{2})|(?<=^[^\w]{3}))(?:just |really |actually |properly )?"
+            r"(?:(?:shoving|pushing|hurting|hitting|stabbing|strangling|choking|smothering|drowning|punching|"
+            r"kicking|beating|throttling|battering) (?:him|her|them|the baby)|holding (?:him|her|them|the "
+            r"baby) (?:under|down))\b(?=[^.!?]{0,40}[.!?…]*$)",
+        ),
+        Cue(
+            "intrusive_thoughts",
+            r"\b(?:intrusive|flash(?:es)?|images?|pictures?|picturing|thought (?:pops|comes|came|popped)|"
+            r"what "
+            r"if I)\b[^.!?]{0,60}\b(?:h(?:o|e)ld\w* (?:him|her|them|the baby) (?:under|down)|shov\w*|"
+            r"tip\w* (?:him|her|them|the pram|the buggy) (?:over|out))",
+        ),
+        # Veiled and conditional threats (duty to protect: a threat toward an identifiable person).
+        Cue(
+            "threat",
+            r"\b(?:he|she|they|you)(?:'d| had) better watch (?:(?:his|her|their|your) back|"
+            r"(?=(?:him|her|them|your)sel))|\b(?:he|she|they|(?:that|this) \w+)(?:'ll| will)? (?:won't|never|"
+            r"will never) "
+            r"(?:be )?(?:see it coming|know what hit|walk\w* (?:out|away) (?:of (?:there|here) )?(?:alive|in "
+            r"one piece|standing)|walk\w* out of (?:there|here))|\b(?:(?:my|that|this) \w+|he|she|"
+            r"they) (?:is|'s|are|'re) "
+            r"(?:a )?dead (?:man|woman|meat)\b(?! (?:when|if|once))",
+        ),
+        Cue(
+            "threat",
+            r"\bif (?:he|she|they|my \w+|that \w+|[a-z]+)\b[^.!?]{0,80}?\b(?:again|one more time|ever)\b"
+            r"[^.!?]{0,30}?\b(?:(?:he|she|they)(?:'s|'ll| will| is)? (?:won't be walking|won't walk|won't "
+            r"know what hit|won't see (?:it|me) coming|(?:a )?dead (?:man|woman)|be dead)|"
+            r"I(?:'ll| will|'m going to|'m gonna) (?:be waiting|come for|go round|sort (?:him|her|them) out|"
+            r"make (?:him|her|them) pay))",
+        ),
+        Cue(
+            "threat",
+            rf"\bI(?:'ll| will|'m going to|'m gonna) be waiting (?:for|outside) (?:{OTHER})",
+            context=True,
+        ),
+        # Watching a target (schedule, route, following) and carrying a weapon: plan, when the turn
+        # also names a weapon or says it is meant.
+        Cue(
+            "plan",
+            rf"\b(?:worked out|know|figured out|learn\w*|memori[sz]\w*|clock\w*|track\w*|check\w* out|"
+            rf"wrote down|noted)\b (?:exactly )?(?:his|her|their|\w+'s) (?:shifts?|schedule|routine|"
+            rf"movements|hours|timetable|route|way home|rota|comings and goings)\b|\bknow (?:exactly )?"
+            rf"(?:what time|when|which way|the way|the route|where) (?:he|she|they) (?:finish\w*|leav\w*|"
+            rf"gets? (?:off|out|home)|walks?|goes|drives?|parks?|lives?|works?|trains?|comes? out)\b|"
+            rf"\bfollow\w* (?:him|her|them|{NAME}|my ex|that guy) (?:home|around|a (?:few|couple of) times|"
+            rf"every \w+|for (?:a few|a couple of|\w+) (?:days|weeks|nights)|to (?:see|check|find out))|"
+            rf"\b(?:sat|sit|sitting|waited|waiting|parked|parking)\b (?:\w+ ){{0,6}}?(?:outside (?:his|"
+            rf"her|their|\w+'s) (?:house|place|flat|work|office|school|gym)|(?:in|by) (?:the|my) car"
+            rf"[^.!?]{{0,25}}\bwatching)\b",
+            context=True,
+        ),
+        Cue(
+            "plan",
+            rf"\b(?:carry\w*|keep\w*|kept|bring\w*|brought|pack\w*|stash\w*|hid\w*|sleep\w* with) (?:a|my|"
+            rf"the|his|\w+'s) (?:[\w']+ )?{WEAPON}s?\b(?! (?:for|at) (?:work|my job|the job))",
+            context=True,
+        ),
+        # Assaults told without a subject ("Grabbed him by the collar") or in slang ("went for him"),
+        # and the injury done.
+        Cue(
+            "behavior",
+            rf"(?:^|(?<=^[^\w])|(?<=^[^\w]{{2}})|(?<=^[^\w]{{3}}))(?:(?:just|then|and|so) )?(?:grabbed|"
+            rf"shoved|pushed|punched|slapped|smacked|headbutted|head-butted|kicked|decked|floored|choked|"
+            rf"lamped|thumped|walloped|chinned|nutted|bottled|strangled|throttled|stabbed|glassed|battered|"
+            rf"hit|swung at|laid into|lunged at) (?:him|her|them|this guy|that guy|the guy|some guy|this "
+            rf"bloke|the bloke|{NAME}|my \w+)\b(?! (?:up|to|for|about|with (?:the|a|an|it)|a|an|some|one|"
+            rf"coffee|tea|lunch|dinner|breakfast|something|anything|by the hand|by (?:his|her) hand)\b)|"
+            rf"\bI (?:just |then |kind of |sort of |"
+            rf"basically )?(?:laid into|lunged at|swung at|took a swing at|glassed|decked|floored|lamped|"
+            rf"thumped|walloped|chinned|nutted|bottled|headbutted|head-butted|got physical with|roughed up|"
+            rf"battered) (?:him|her|them|this guy|that guy|the guy|some guy|a guy|this bloke|the bloke|"
+            rf"{NAME}|"
+            rf"my \w+)\b|\b(?:went for|go for|going for|went after) (?:him|her|them|this guy|that guy|some "
+            rf"guy|a guy|the guy|this bloke|the bloke)\b(?=\s*(?:[.,;!]|$|at |with (?:a|my|the|his) |and |"
+            rf"when |after |before |outside |in the (?:street|car park|pub|corridor)))",
+        ),
+        Cue(
+            "behavior",
+            r"\b(?:smashed|slammed|banged|bashed|shoved|pushed|rammed|threw) (?:his|her|their|\w+'s) (?:head|"
+            r"face) (?:into|against|on|off|through)\b|\b(?:split|bust|busted|burst|broke|cracked|bloodied) "
+            r"(?:his|her|their|\w+'s) (?:lip|nose|jaw|head|ribs?|eye|eyebrow|cheek|tooth|teeth|skull)\b|"
+            r"\bgave (?:him|her|them|\w+) (?:a )?(?:black eye|concussion|nosebleed|bloody nose|fat lip)\b",
+        ),
     ),
     AN: (
         Cue("current", r"\b(?:molest\w*|rap(?:e|ed|ing)|incest|fondl\w*|groom(?:ed|ing))\b"),
@@ -635,7 +1008,8 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
             "current",
             r"\b(?:touch|touches|touched|touching) (?:me|her|him|them|us|my \w+)\b[^.!?]{0,30}"
             r"\b(?:inappropriately|down there|private|at night|under|wrong|where)|\bcomes? into my room "
-            r"at night\b|\bmade (?:me|her|him|my \w+) touch (?:him|her|them)\b|\b(?:his|her) hands all "
+            r"at night\b(?! to (?:read|say|check|tuck|kiss|sing|give|talk|see))|\bmade (?:me|her|him|"
+            r"my \w+) touch (?:him|her|them)\b|\b(?:his|her) hands all "
             r"over (?:me|my \w+|her|him)\b|\bforced (?:me|her|him|my \w+) to (?:have sex|do|touch|watch)",
         ),
         Cue(
@@ -740,7 +1114,8 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
         Cue(
             "reportable",
             r"\b(?:mom|dad|mother|father|parents?|she|he)(?:'s| has| have| had)? been gone "
-            r"(?:since|for)\b|\bno food in the house\b",
+            r"(?:since|for)\b|\bno food in the house\b(?![^.!?]{0,40}\b(?:shop|shopping|order|takeaway|"
+            r"delivery))",
             context=True,
         ),
         Cue(
@@ -752,6 +1127,104 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
             "current",
             r"\b(?:hit|hits|hitting|beat|beats|beating|punch\w*|kick\w*|slap\w*|chok\w*|shov\w*|"
             r"smack\w*|pinch\w*|yell\w* at|scream\w* at) (?:him|her|them)\b",
+            context=True,
+        ),
+        # Physical punishment with an implement (a belt, a cane, a wooden spoon).
+        Cue(
+            "current",
+            r"\b(?:take|took|taking|takes|get|got|getting|gets|used|use|uses|using) (?:out )?(?:his|her|"
+            r"their|a|the) (?:belt|strap|cane|slipper|wooden spoon|switch|paddle|stick|hairbrush|cord|cable|"
+            r"hose)\b(?: off)? (?:to|on) (?:me|us|him|her|them|my \w+|the kids)\b|\b(?:take|took|taking|"
+            r"takes|whip\w*|pull\w*) (?:off )?(?:his|her) (?:belt|strap|slipper)(?: off)? (?:if|when|"
+            r"whenever|every time|and)\b|\b(?:hit|hits|hitting|beat|beats|beating|beaten|whipp?\w*|"
+            r"smack\w*|thrash\w*|belt\w*|strapp\w*) (?:me |us |him |her |them |my \w+ )?with (?:a|the|his|"
+            r"her|their) (?:belt|strap|cane|slipper|wooden spoon|switch|paddle|stick|hairbrush|cord|cable|"
+            r"buckle|hose)\b|\bgot the (?:belt|strap|cane|slipper)\b|\b(?:get|gets|got|getting|take|took|"
+            r"bring|"
+            r"brought) (?:out )?(?:his|her|their|the) (?:belt|strap|cane|slipper|wooden spoon|switch|paddle)"
+            r" out\b",
+        ),
+        # Sexual abuse in euphemism: night-time visits to a child's room, "did stuff to me".
+        Cue(
+            "reportable",
+            r"\b(?:used to|would|'d) (?:\w+ )?(?:come|creep|sneak|get) (?:in)?(?:to|into) (?:my|our|the) "
+            r"(?:bed(?:room)?|room) (?:at night|in the night|when (?:everyone|mum|mom|my \w+) was asleep|"
+            r"after (?:lights out|everyone))(?! to (?:read|say|check|tuck|kiss|sing|give|talk|see))|"
+            r"\b(?:came|comes|creeps?|crept|sneaks?|snuck) (?:in)?(?:to|"
+            r"into) my (?:bed(?:room)?|room) (?:at night|in the night)(?! to (?:read|say|check|tuck|kiss|"
+            r"sing|give|"
+            r"talk|see))",
+        ),
+        Cue(
+            "current",
+            r"(?<!\bit )(?<!\bthat )(?<!\bthis )\b(?:do|did|does|doing|done) (?:stuff|things|sexual things|"
+            r"bad things|weird things) (?:to|with) (?:me|us)\b|\bmade (?:me|us) (?:do|watch) (?:stuff|"
+            r"things|sexual)",
+        ),
+        # Physical violence to the client put another way: thrown or pushed into things, grabbed
+        # hard, left bruised, put in hospital.
+        Cue(
+            "current",
+            r"\bgrabb?\w* (?:me (?:by|hard|so hard|round|around)|my (?:arm|wrist|neck|throat|hair|face|"
+            r"jaw) (?:so hard|hard|and|until|till))|\b(?:push\w*|shov\w*|threw|throw\w*|thrown|slamm\w*|"
+            r"dragg?\w*|flung|knock\w*|pinn\w*) me (?:\w+ ){0,2}?(?:into|against|onto|on|down|across|at|to|"
+            r"off|out of|through) (?:the |a |my )?(?:wall|floor|ground|door|wardrobe|table|counter|stairs|"
+            r"bed|car|fridge|cupboard|sofa|couch|radiator|window|worktop|bannister|mirror)\b|\b(?:left|"
+            r"leaves|leaving) (?:bruises|marks|a bruise|a mark|fingerprints?) (?:on me|on my)\b|\bso hard "
+            r"(?:it|that it|I) (?:bruised|left a (?:mark|bruise)|couldn't breathe)\b|\b(?:he|she|they|my "
+            r"(?:ex |\w+ )?(?:husband|wife|partner|boyfriend|girlfriend|dad|mum|mom|father|mother|"
+            r"stepdad))(?:'s| has)? (?:\w+ )?(?:put|landed|sent) me in (?:the )?(?:hospital|A&E|ER|"
+            r"intensive care)\b",
+        ),
+        # Coercive control by a partner: monitoring, holding the client's money, cards or passwords.
+        Cue(
+            "current",
+            r"\b(?:he|she|they|my (?:boyfriend|girlfriend|husband|wife|partner|fianc\w+))(?:'s| has| is)? "
+            r"(?:\w+ ){0,2}?(?:(?:check\w*|go\w* through|went through|read\w*|monitor\w*|track\w*|look\w* "
+            r"through) (?:all )?my (?:phone|messages|texts|emails|receipts|bank (?:statements|account)|"
+            r"location|spending|dms)|(?:has|got|gets|knows|demands?|keeps?|controls?) (?:all "
+            r")?my (?:location|passwords?|pin|passcodes?|wages|pay|salary|money|(?:bank |debit |"
+            r"credit )?cards?|"
+            r"benefits))\b(?! (?:because|while|to|so|for) )|\bmy (?:wages|pay|salary|"
+            r"benefits|money|paycheck|universal credit) (?:go|goes|went|gets paid|get paid|is paid) "
+            r"(?:straight )?(?:in)?to (?:his|her|their) account|\b(?:took|taken|takes|put|got) out "
+            r"(?:\w+ ){0,2}?(?:loans?|credit cards?|debts?|finance) in my name\b",
+        ),
+        # An elder's money gone; a dependant without food, in the same clothes, left for days,
+        # locked in; a baby shaken (with the turn about a child or elder).
+        Cue(
+            "reportable",
+            r"\b(?:her|his|their|\w+'s) (?:savings|pension|money|benefits|account|inheritance) (?:is|are|has|"
+            r"have|"
+            r"'s) (?:nearly |almost |all |just |completely )?(?:gone(?! on)|disappeared|vanished|missing|"
+            r"been "
+            r"(?:drained|emptied|spent|taken))\b|\bwhere (?:her|his|their) (?:money|savings|pension|cards?) "
+            r"(?:is|are|has gone|went)\b|\b(?:power of attorney|in charge of (?:her|his|\w+'s) (?:money|"
+            r"finances)|control of (?:her|his) (?:money|finances|accounts?))\b[^.!?]{0,60}\b(?:bought|"
+            r"buy\w*|spen[dt]\w*|new car|holiday|takes|took|us(?:ed|es|ing))",
+            context=True,
+        ),
+        Cue(
+            "reportable",
+            r"\b(?:nothing|no food|hardly anything|barely anything) (?:to eat|in (?:the )?(?:fridge|"
+            r"cupboards?|house|flat))\b(?![^.!?]{0,40}\b(?:shop|shopping|order|takeaway|delivery))|"
+            r"\bnever (?:much|any|enough) (?:food )?in\b|\bin the same clothes\b|\b(?:we|they|kids|children|"
+            r"brothers?|sisters?|siblings)(?:'d| would| used to| had to)? (?:go|goes|went|"
+            r"gone) (?:\w+ )?days "
+            r"(?:without|just eating|eating only|with nothing|on) (?:food|eating|a meal|dry|nothing|cereal|"
+            r"crisps|bread)|\bfend for (?:ourselves|myself|themselves|himself|herself)\b",
+            context=True,
+        ),
+        Cue(
+            "reportable",
+            r"\b(?:mum|mom|dad|she|they|(?:my|our) (?:mum|mom|dad|mother|father|parents))(?: \w+)? "
+            r"(?:doesn't|didn't|don't|won't|wouldn't) (?:come|get) (?:back|home) (?:till|until|for) "
+            r"(?:\w+ ){0,2}?(?:days|the next day|the morning|morning|sunday|monday|tuesday|wednesday|"
+            r"thursday|friday|saturday|the weekend|two days|three days)\b|\block\w* (?:the |our |my )?"
+            r"(?:front |back |bedroom )?door from (?:the )?outside\b|\b(?:nobody|no one|no-one|no adult)"
+            r"(?:,? really)?(?:'s| is)? (?:with|watching|minding|looking after|home with) (?:him|her|them|"
+            r"the kids)\b|\b(?:shook|shake|shaking|shaken) (?:the baby|him|her|my (?:son|daughter|baby|boy|"
+            r"girl))\b(?! (?:awake|up|off|out|hand|hands|by|and (?:he|she) woke))",
             context=True,
         ),
     ),
@@ -811,7 +1284,8 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
         ),
         Cue(
             "overdose",
-            r"\boverdos(?:e|ed|es|ing)\b|\bOD'?(?:e?d|ing)\b|\btook too much\b|\b(?:narcan|"
+            r"\boverdos(?:e|ed|es|ing)\b|\bOD'?(?:e?d|ing)\b|\btook too much\b(?! (?:on|time|annual|leave|"
+            r"money|notice|sun))|\b(?:narcan|"
             r"naloxone)\b|\bfound me (?:blue|unconscious|passed out|not breathing)\b",
         ),
         Cue(
@@ -824,6 +1298,98 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
             "use",
             r"\b(?:a fifth|a bottle|a handle|a case|a six-pack|\d+ beers|twelve beers)\b(?: of \w+)? "
             r"(?:a|every|each|per) (?:night|day)\b",
+        ),
+        # How much, asked by the clinician ("How much are you drinking?").
+        Cue(
+            "use",
+            rf"\b(?:a|one|two|three|half a|a whole|a full|\d+) (?:bottles?|litres?|liters?|fifths?|"
+            rf"handles?) of "
+            rf"(?:\w+ )?{SUBSTANCE}\b|\b(?:\d+|two|three|four|five|six|eight|ten|twelve|fifteen|twenty) "
+            rf"(?:cans|pints|tins|beers|drinks|shots)\b",
+            context=True,
+        ),
+        # Fresh phrasing (2026-12): heavy use by quantity and frequency, understatement corrected
+        # ("quite a lot of weed"), prescription misuse, a pronoun for the substance, overdose told
+        # by what happened (A&E, the nasal spray, stopped breathing).
+        Cue(
+            "use",
+            rf"\b(?:the bottle|(?:a |one |two |three |half a |a whole |a full )?bottles? of (?:(?:\w+ )?"
+            rf"{SUBSTANCE}|red|white|ros[eé]|fizz|bubbly|spirits)|(?:\d+|three|four|five|six|seven|eight|nine|"
+            rf"ten|eleven|twelve|a few|several) (?:cans|pints|tins|beers|glasses|drinks|shots|bottles)(?: of "
+            rf"(?:\w+ )?{SUBSTANCE})?|a (?:fifth|handle|six-pack|crate|case)(?: of (?:\w+ )?{SUBSTANCE})?),? "
+            rf"(?:(?!of\b)\w+ ){{0,3}}?(?:(?:a|every|each|per|most) (?:single )?(?:night|day|evening)s?|"
+            rf"daily|"
+            rf"nightly)\b",
+        ),
+        Cue(
+            "use",
+            r"\b(?:quite a lot|a lot|loads|lots|a load|tons|a ton|quite a bit|a fair bit|a fair amount) of "
+            r"(?:ket|ketamine|mdma|molly|pingers|xanax|bars|meth|crack|heroin|gear|cocaine|weed|pot|cannabis|"
+            r"booze|vodka|wine|beer|cider|gin|whiske?y|rum)\b(?! (?:got|was|were|is|spilled|went))|"
+            r"\b(?:been|I'm|"
+            r"I am|started) (?:drinking|using) (?:a lot|loads|heavily|way more|more and more|every day|"
+            r"daily|"
+            r"every night|most nights|all day)\b(?! of)(?!(?: more| less)? (?:of )?(?:water|tea|coffee|"
+            r"juice|fluids|milk))|\bwake and bake\b",
+        ),
+        Cue(
+            "use",
+            r"\bmore than (?:I'm |I was |I am )?(?:prescribed|my prescription|the (?:prescribed )?dose)\b|"
+            r"\bnot (?:really )?(?:for|about) the pain any ?more\b|\bI(?:'ve| have|'m|"
+            r" am)? (?:been )?(?:doubl\w*|tripl\w*|taking twice) (?:the|my) "
+            r"(?:dose|prescription)\b|\bnot from (?:the|my) (?:GP|doctor|pharmacy|chemist|prescription)\b",
+        ),
+        Cue(
+            "use",
+            r"\b(?:got|get|getting|bought|buy|buying|scored?|scoring|pick\w* up) (?:some|them|it|more|extra|"
+            r"a few|a bag|a gram|some more)\b (?:\w+ )?(?:off|from) (?:a mate|a friend|someone|somebody|a "
+            r"guy|some guy|this guy|a bloke|a dealer|my dealer|the street|online|the dark web|a lad|"
+            r"my mate)\b",
+            context=True,
+        ),
+        Cue(
+            "relapse",
+            r"\b(?:taking|using|doing|smoking|drinking|on) (?:it|them|that stuff|the stuff|those) again\b|"
+            r"\bI(?:'ve)? (?:started|began|start) (?:again|back)\b(?=\s*(?:[.,;!?]|$|in |on |last |at |"
+            r"after |"
+            r"when |this |about |around |a (?:few|couple)))|\bback on it\b|\b(?:went|go|going|gone|been) "
+            r"back (?:to|down) the (?:pub|bar|offie|off-licence|liquor store|bottle shop|dealer|casino|"
+            r"bookies)\b",
+            context=True,
+        ),
+        Cue(
+            "relapse",
+            rf"\bback (?:on|to) (?:the |my |a |half a |a whole |\d+ |two |three )?(?:(?:bottles?|"
+            rf"glass(?:es)?|"
+            rf"cans|pints|litres?|boxes|box|bags?|lines?) of )?{SUBSTANCE}\b",
+        ),
+        Cue(
+            "relapse",
+            r"\b(?:drank|finished|downed|necked|polished off|sank) (?:a |the |half a |a whole )?(?:half |"
+            r"quarter |whole )?bottle\b|\b(?:drank|necked|downed|finished) (?:it|the lot)\b(?! all in\b|"
+            r" in\s*(?:[.,!;]|$))",
+            context=True,
+        ),
+        Cue(
+            "lapse",
+            r"\b(?:had|took|did|used|smoked|drank|necked|downed) (?:a|one|just one|a couple of|two|a few|"
+            r"some) "
+            r"(?:\w+ )?(?:pints?|cans?|tins?|joints?|spliffs?|tokes?|bags?)\b",
+            context=True,
+        ),
+        Cue(
+            "overdose",
+            r"\b(?:took|taking|taken) (?:way |far |much |a bit |a lot )?too much\b(?=\s*(?:[.,;!]|$|"
+            r"of (?:the|"
+            r"it|that|them|my)|at |last |and |again))|\bmix\w* (?:the |my |some )?(?:\w+ )?(?:with|and) "
+            r"(?:too much|a lot of|loads of) (?:drink|alcohol|booze)\b",
+        ),
+        Cue(
+            "overdose",
+            r"\b(?:stopped|wasn't|weren't) breathing\b|\b(?:gave|give|given|giving|did|do|had to (?:give|"
+            r"use)) "
+            r"(?:me )?the nasal spray\b|\bstomach pumped\b",
+            context=True,
         ),
     ),
 }
@@ -842,19 +1408,52 @@ CONTEXT: dict[RiskCategory, str] = {
         rf"didn't) "
         rf"told (?:anyone|anybody) why\b|\bno one knows\b|\b(?:train|platform|tracks|bridge|ledge|roof|"
         rf"overpass|"
-        rf"cliff)\b"
+        rf"cliff)\b|\bunaliv\w*|\b(?:the|a|tow) rope\b|\bnoose\b|\b(?:things|everything|affairs) in order\b|"
+        rf"\bloose ends\b|\b(?:my|the) will\b|\bletters? (?:to|for) (?:my|the|each)\b|"
+        rf"\bmade (?:my )?peace with\b|\bnot (?:going to |gonna )?(?:be )?(?:sticking|hanging) around\b|"
+        rf"\b(?:haven't|didn't|never) told (?:anyone|anybody)\b|\bstomach pumped\b|\bon a drip\b|\b(?:A&E|"
+        rf"A and E|(?-i:ER)|emergency room|ICU|intensive care|resus)\b[^.!?]{{0,40}}\b(?:drip|charcoal|"
+        rf"pumped|liver|psych\w*)|\b(?:need|want|wait\w*)\b[^.!?]{{0,20}}\b(?:flat|house|place|"
+        rf"home) to (?:be )?(?:empty|myself)\b|\b(?:when|once|until|till) (?:the|my) (?:flat|house|place|"
+        rf"home)(?:'s| is) (?:empty|quiet)\b|\b(?:kill|killing|end|ending) yourself\b|\b(?:end|take|ending|"
+        rf"taking) your (?:own )?life\b|\b(?:got|have|packed|brought) (?:everything|what|"
+        rf"all) I(?:'ll)? need\b(?! for)|\bgave (?:away )?my \w+(?: \w+)? to\b|\b(?:sav\w*|stockpil\w*|"
+        rf"hoard\w*) (?:up )?(?:your |my )?(?:meds|tablets|medication)\b"
     ),
-    SH: r"\bdeserve\b|\bpunish\w*|\bon purpose\b|\bto feel (?:something|better|pain)\b|\bhurt myself\b",
+    SH: (
+        r"\bdeserve\b|\bpunish\w*|\bon purpose\b|\bto feel (?:something|better|pain)\b|\bhurt myself\b|"
+        r"\bblades?\b|\brazors?\b|\bscars?\b|\bsleeves\b|\bself[- ]?harm|\bknuckles\b|\b(?:earned|"
+        r"deserved?) it\b|\b(?:hurt|hurting|harm|harming|cut|cutting|burn|burning) yourself\b|\b(?:it|"
+        r"them) on yourself\b|\bon my (?:wrists?|arms?|forearms?|thighs?|hips?|stomach|belly)\b|\b(?:nobody|"
+        r"no one) (?:sees|can see|notices)\b|\b(?:bled|bleeding)\b"
+    ),
     HO: (
         rf"\b(?:kill|hurt|stab|shoot|beat|attack|make) (?:him|her|them)\b|\bhe won't see it coming\b|"
-        rf"{WEAPON}"
+        rf"{WEAPON}|\b(?:his|her|their) (?:shifts|schedule|routine|movements)\b|\bfollow(?:ed|ing)? "
+        r"(?:him|her|them)\b|\bwatching (?:him|her|them|his|their)\b|\bnot saying I'(?:ll|m gonna|m "
+        r"going to)\b|\b(?:satisf\w*|kick out of|calms me|makes me smile|enjoy\w*|serves? (?:him|her|them) "
+        r"right)\b|\b(?:wasn't|not|I'm not) joking\b|\bI (?:really )?mean(?:t)? it\b|\bknew what I meant\b"
     ),
     AN: (
         rf"{CHILD}|\b{ELDER}|\blittle (?:brothers?|sisters?)\b|\bhaven't eaten\b|\bhungry\b|\bI'm (?:only )?"
-        r"(?:\d{1,2}|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen)\b"
+        r"(?:\d{1,2}|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen)\b|\bchildhood\b|"
+        r"\bgrowing up\b|\bas (?:a )?(?:kids?|child|children)\b|\bwhen I was (?:little|young|a kid)\b|"
+        r"\b(?:wouldn't|won't|didn't|couldn't|doesn't) stop (?:crying|screaming)\b|\bpower of attorney\b|"
+        r"\bcarers?\b"
     ),
     SR: r"\bsober\w*|\bclean\b|\bsobriety\b|\bafter (?:\w+ ){0,2}(?:days|weeks|months|years)\b|\bfirst "
-    r"time in\b|\bchip\b|\brecovery\b|\bmeetings?\b|\bsponsor\b|\bAA\b|\bNA\b|\brelaps\w*|\bashamed\b",
+    r"time in\b|\bchip\b|\brecovery\b|\bmeetings?\b|\bsponsor\b|\bAA\b|\bNA\b|\brelaps\w*|\bashamed\b|"
+    r"\b(?:days|weeks|months|years) (?:off|without|dry|clean|free)\b|\b(?:been|was|were|'d been|had been|"
+    r"came|"
+    r"come|coming|get|got|stay\w*) off (?:the|it|them|my)\b|\b(?:stopped|quit|gave up|given up|packed in) "
+    r"(?:the |my |on )?(?:drinking|using|smoking|drink|booze|weed|drugs|pills|coke|gear)\b|\b(?:been|was|"
+    r"stayed|"
+    r"staying|'d been) dry\b|\bthe (?:drinking|"
+    r"drink|booze|using|drugs|gambling)\b|\bhow (?:much|often) (?:are you|do you|have you been) (?:drink|"
+    r"using|"
+    r"smok)|\bnasal spray\b|\bnarcan\b|\bnaloxone\b|\bstopped breathing\b|"
+    r"\b(?:took|taking|had|taken|drank|did) (?:way |far |much )?too much\b(?! (?:cake|food|to eat|work))|"
+    r"\bmore than I should\b|\bthe gear\b|\b(?:wasn't|weren't|not) breathing\b",
 }
 
 #: Turns that say an attempt or threat is meant (C-SSRS 4: some intent to act).
