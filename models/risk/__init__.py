@@ -136,8 +136,8 @@ def _grade(
     if category in (SI, SH):
         if other and not ctx.DEPENDANT_RE.search(turn):
             return None
-        if category is SH and past and ctx.RESOLVED_RE.search(turn):
-            return None  # self-harm long past and said to have stopped
+        if category is SH and past and ctx.RESOLVED_RE.search(turn) and severity != "behavior":
+            return None  # urges long past and said to have stopped; past self-harm itself is history
         if severity == "behavior" and past:
             return "history"
         if category is SI and severity != "behavior" and past and ctx.RESOLVED_RE.search(turn):

@@ -782,7 +782,8 @@ CUES: dict[RiskCategory, tuple[Cue, ...]] = {
             "urges",
             r"\bI(?:'ve| have| do| still)? (?!(?:never|not|no|hardly|barely|rarely)\b)(?:\w+ )?"
             r"(?:think|thought|thinking) about (?:it|that|doing it|doing that)\b(?= (?:a lot|all the time|"
-            r"constantly|every day|daily|most days|quite a lot|loads|often|every night|more and more))",
+            r"constantly|every day|daily|most days|quite a lot|loads|often|sometimes|every night|"
+            r"more and more))",
             context=True,
         ),
     ),
