@@ -116,12 +116,14 @@ def head_revision() -> str | None:
 def at_head(engine: Engine) -> bool:
     """Whether the database is already at the newest migration (read only; False when unsure)."""
     head = head_revision()
+    if head is None:
+        return False
     try:
         with engine.connect() as connection:
             versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
     except SQLAlchemyError:
         return False
-    return head is not None and versions == [head]
+    return versions == [head]
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:

@@ -57,8 +57,10 @@ _NUMBER_RE = re.compile(
 )
 #: Numbers a note may use without the transcript saying them: "one" is mostly a pronoun.
 _FREE_NUMBERS = {1.0}
+#: An age's number, in digits or words ("26", "twenty-six").
+_AGE_NUMBER = rf"(?:\d+|(?:{_NUMBER_WORD})(?:[\s-]+(?:{_NUMBER_WORD}))*)"
 _AGE_RE = re.compile(
-    rf"\b(?:\d+|(?:{_NUMBER_WORD})(?:[\s-]+(?:{_NUMBER_WORD}))*)[\s-]+(?:year|yr|month|week|day)s?[\s-]+old\b"
+    rf"\b{_AGE_NUMBER}[\s-]+(?:year|yr|month|week|day)s?[\s-]+old\b"
     r"|\baged? \d+\b|\bin (?:his|her|their) (?:early |mid-?|late )?(?:teens|twenties|thirties|forties|"
     r"fifties|sixties|seventies|eighties|nineties)\b",
     re.I,
@@ -629,7 +631,7 @@ def unsupported(sentence: str, transcript: str, risk_flags: Collection[RiskFlag]
     if _META_RE.search(sentence):
         reasons.append("meta")
     if any(
-        m["stage"].lower() not in _STAGES | _NOT_STAGES and m.group().lower() not in facts.lower
+        _coined(m["stage"]) and m.group().lower() not in facts.lower
         for m in _STAGE_CLAIM_RE.finditer(sentence)
     ):
         reasons.append("stage")
@@ -711,6 +713,11 @@ _NOT_STAGES = frozenset(
     """early late middle initial final first second third next last same current this that any each
     every one new later earlier""".split()  # noqa: SIM905
 )
+
+
+def _coined(stage: str) -> bool:
+    """Whether the word before "stage" names a stage of change that does not exist ("pre-quit")."""
+    return stage.lower() not in _STAGES and stage.lower() not in _NOT_STAGES
 
 
 #: Named techniques a note may say the session held, by `models.interventions` key: the claim
@@ -829,9 +836,7 @@ _TO_CLIENT = (
     (re.compile(r"\bPatient(['’]s)?\b"), r"Client\1"),
     (re.compile(r"\b[Pp]t\.?(?=\s)"), "the client"),
 )
-_AGE_WORDS = (
-    rf"(?:\d+|(?:{_NUMBER_WORD})(?:[\s-]+(?:{_NUMBER_WORD}))*)[\s-]+(?:year|yr|month|week)s?[\s-]+old"
-)
+_AGE_WORDS = rf"{_AGE_NUMBER}[\s-]+(?:year|yr|month|week)s?[\s-]+old"
 #: What a demographic opening may say of the person before naming them: "26-year-old",
 #: "right-hand dominant", "African-American", "married", "pleasant".
 _DESCRIBING = (
@@ -917,7 +922,7 @@ def without_coined_stage(sentence: str) -> str:
     something: "Client is in the pre-quit stage, with a history of smoking most nights." -> "Client
     has a history of smoking most nights."; "" when nothing would be left; as written otherwise."""
     match = _STAGE_OPENING_RE.match(sentence.strip())
-    if not match or match["stage"].lower() in _STAGES | _NOT_STAGES:
+    if not match or not _coined(match["stage"]):
         return sentence
     if lead := re.match(r"with\s+", match["tail"], re.I):
         subject, verb = match["subject"], match["verb"].lower()
@@ -983,13 +988,13 @@ def ground_text(
                 report.removed["repeated_item"] += repeated  # list items, within a kept sentence
                 words = _words(sentence)
             reasons = unsupported(sentence, transcript, risk_flags)
-            rescued, rewrite = rescued_sentence(sentence, transcript, risk_flags) if reasons else ("", "")
-            if rescued:
+            if reasons:
+                rescued, rewrite = rescued_sentence(sentence, transcript, risk_flags)
+                if not rescued:
+                    report.removed.update(reasons[:1])
+                    continue
                 report.removed[rewrite] += 1  # the phrase went, the sentence stays
                 sentence, words = rescued, _words(rescued)
-            elif reasons:
-                report.removed.update(reasons[:1])
-                continue
             if any(_similar(words, other) for other in seen):
                 report.removed["duplicate"] += 1
                 continue

@@ -119,13 +119,13 @@ def clean_target(target: str, dialogue: str, report: CleanReport) -> str:
             report.sentences_dropped["placeholder"] += 1
             continue
         reasons = unsupported(sentence, dialogue)
-        rescued = rescued_sentence(sentence, dialogue)[0] if reasons else ""
-        if rescued:
+        if reasons:
+            rescued = rescued_sentence(sentence, dialogue)[0]
+            if not rescued:
+                report.sentences_dropped[reasons[0]] += 1
+                continue
             report.sentences_rewritten += 1  # its demographic opening went, what it said stays
             sentence = rescued
-        elif reasons:
-            report.sentences_dropped[reasons[0]] += 1
-            continue
         kept.append(sentence)
     cleaned = " ".join(kept)
     if cleaned != " ".join(sentences(target)):
