@@ -191,9 +191,13 @@ def _teardown(address: str) -> None:
     if not _descendants():  # the child failed before it started Ray
         return
     stopper = _child("--stop", address)
-    try:
-        stopper.wait(STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    # A signal sent to the whole process group (Ctrl-C, `kill -- -PGID`) ends Ray's daemons with
+    # the launcher: the stopper's connection then waits for a GCS that is gone, so it is given up
+    # as soon as the GCS or the raylet has ended.
+    while stopper.poll() is None and time.monotonic() < deadline and _ray_alive():
+        time.sleep(0.1)
+    if stopper.poll() is None:
         stopper.kill()
         stopper.wait()
     # The GCS last, as Ray's own shutdown does (it waits for the raylet and agents it knows).
@@ -217,11 +221,22 @@ def _teardown(address: str) -> None:
             return
 
 
-def _is_gcs_server(pid: int) -> bool:
+def _command(pid: int) -> str:
     try:
-        return "gcs_server" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
+        return Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
     except OSError:
-        return False
+        return ""
+
+
+def _is_gcs_server(pid: int) -> bool:
+    return "gcs_server" in _command(pid)
+
+
+def _ray_alive() -> bool:
+    """Whether Ray's GCS and raylet are both still running in this tree."""
+    _reap()
+    commands = [_command(pid) for pid in _descendants()]
+    return any("gcs_server" in c for c in commands) and any("/raylet" in c for c in commands)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,7 +28,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_launch_serves_the_config_without_the_dashboard_and_stops_on_sigterm(tmp_path):
+def _start(tmp_path: Path, **popen: object) -> tuple[subprocess.Popen, Path, int, str]:
+    """The launcher on a free port with a database in `tmp_path`: (process, ready file, port, Ray's
+    temporary folder)."""
     port = _free_port()
     config = yaml.safe_load((ROOT / "serve_config.yaml").read_text())
     config["http_options"] = {"host": "127.0.0.1", "port": port}
@@ -45,13 +47,23 @@ def test_launch_serves_the_config_without_the_dashboard_and_stops_on_sigterm(tmp
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        **popen,  # type: ignore[arg-type]
     )
+    return proc, ready, port, ray_tmp
+
+
+def _wait_ready(proc: subprocess.Popen, ready: Path, deadline: float) -> None:
+    while not ready.exists():
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+        assert time.monotonic() < deadline, "not ready in 240 s"
+        time.sleep(0.5)
+
+
+def test_launch_serves_the_config_without_the_dashboard_and_stops_on_sigterm(tmp_path):
+    proc, ready, port, ray_tmp = _start(tmp_path)
     try:
         deadline = time.monotonic() + 240
-        while not ready.exists():
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            assert time.monotonic() < deadline, "not ready in 240 s"
-            time.sleep(0.5)
+        _wait_ready(proc, ready, deadline)
         health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=30)
         assert health.status_code == 200, health.text
         assert health.json()["status"] == "ok"
@@ -85,3 +97,22 @@ def test_launch_serves_the_config_without_the_dashboard_and_stops_on_sigterm(tmp
             raise
     assert code == 0
     assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != "zombie" for p in tree[1:])
+
+
+def test_launch_stops_promptly_when_its_whole_process_group_is_signalled(tmp_path):
+    """Ctrl-C or `kill -- -PGID` reach Ray's daemons too: the launcher does not wait for them."""
+    proc, ready, _, _ = _start(tmp_path, start_new_session=True)
+    try:
+        _wait_ready(proc, ready, time.monotonic() + 240)
+        tree = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
+        os.killpg(proc.pid, signal.SIGTERM)
+        started = time.monotonic()
+        code = proc.wait(60)
+        took = time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert code == 0
+    assert took < 30, f"stopped {took:.0f} s after the signal"
+    assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != "zombie" for p in tree)
