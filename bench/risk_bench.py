@@ -1,4 +1,5 @@
-"""Time the deterministic risk scan on a 1,500-word transcript (target: under 50 ms).
+"""Time the risk scan on a 1,500-word transcript (target: under 50 ms), with and without the
+learned detector (`models.risk.detector`) beside the cues, side by side.
 
     python bench/risk_bench.py [--words 1500] [--runs 50]
 
@@ -42,13 +43,13 @@ def transcript(words: int, every: int = 1) -> str:
     return "\n".join(parts)
 
 
-def measure(name: str, text: str, runs: int) -> str:
+def measure(name: str, text: str, runs: int, learned: bool = True) -> str:
     """One line: the transcript's size and flags, and the scan's time over `runs` runs."""
-    flags = scan(text)
+    flags = scan(text, learned=learned)
     wall, cpu = [], []
     for _ in range(runs):
         start, start_cpu = time.perf_counter(), time.process_time()
-        scan(text)
+        scan(text, learned=learned)
         wall.append((time.perf_counter() - start) * 1000)
         cpu.append((time.process_time() - start_cpu) * 1000)
     return (
@@ -70,8 +71,9 @@ def main() -> None:
     args = ap.parse_args()
     dense = transcript(args.words)
     typical = transcript(args.words, every=12)
-    print(measure("dense", dense, args.runs))
-    print(measure("typical", typical, args.runs))
+    for learned, how in ((False, "cues alone"), (True, "cues and detector")):
+        print(measure(f"dense, {how}", dense, args.runs, learned))
+        print(measure(f"typical, {how}", typical, args.runs, learned))
     print("target: under 50 ms")  # no assertion: a figure to read, not a test
 
 

@@ -33,9 +33,11 @@ class RiskCategory(StrEnum):
 
 
 class RiskSource(StrEnum):
-    """Who raised a risk flag: the deterministic scan, the model's second opinion, or a clinician."""
+    """Who raised a risk flag: the deterministic scan, the learned detector (`models.risk.detector`),
+    the model's second opinion, or a clinician."""
 
     SCAN = "scan"
+    DETECTOR = "detector"
     MODEL = "model"
     CLINICIAN = "clinician"
 

@@ -1,11 +1,14 @@
 """Recall and precision of the risk detector on the project's labelled excerpts.
 
     python -m training_jobs.evaluate --task risk                       # the scan, dev and held-out
+    python -m training_jobs.evaluate --task risk --scan-only           # the cues without the detector
     python -m training_jobs.evaluate --task risk --opinion --model gemma3-270m-notes:v1   # + the model
 
 Cases are JSON lines under tests/data/risk/ (`dev.jsonl`, tuned on; `heldout.jsonl`, written after
 the patterns; `heldout3-a/b/c.jsonl`, written blind by three other writers, a and b since tuned on,
-c never read by whoever tuned the patterns): `text` (a short excerpt with speaker turns), `kind`
+c never read by whoever tuned the patterns; `train-d/e/f.jsonl`, three more writers' excerpts the
+learned detector is trained on, never read by whoever tuned the patterns; `heldout4.jsonl`, a
+seventh writer's, which neither the patterns nor the detector were tuned or trained on): `text` (a short excerpt with speaker turns), `kind`
 (`positive` or `hard_negative`), `tag` and `expected` ([{category, severity}]). A category counts
 as found in a case when any flag of that category is raised; severity agreement compares the
 highest severity flagged with the expected one. Prints a table per split; no case text is printed.
@@ -25,7 +28,7 @@ from models.text import normalize
 from schemas.notes import RiskCategory, RiskFlag
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "tests" / "data" / "risk"
-SPLITS = ("dev", "heldout", "heldout3-a", "heldout3-b", "heldout3-c")
+SPLITS = ("dev", "heldout", "heldout3-a", "heldout3-b", "heldout3-c", "train-d", "train-e", "train-f", "heldout4")
 
 
 @dataclass(frozen=True)
@@ -210,6 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--lora", help="LoRA adapter GGUF for --opinion")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--verbose", action="store_true", help="list the ids of missed and false flags")
+    ap.add_argument("--scan-only", action="store_true", help="the cues alone, without the learned detector")
     args, _ = ap.parse_known_args(argv)
     ask = LlamaAsk(args.model, args.lora, args.threads) if args.opinion else None
     try:
@@ -222,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 cache = Path("var/eval") / f"risk-answers-{split}-{args.model.replace(':', '_')}.json"
                 print(opinion_report(load_cases(path), ask, cache) + "\n")
                 continue
-            report = evaluate(load_cases(path))
+            report = evaluate(load_cases(path), lambda text: scan(text, learned=not args.scan_only))
             print(table(split, report) + "\n")
             if args.verbose:
                 for category, c in report.by_category.items():

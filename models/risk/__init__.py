@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from models.risk import context as ctx
+from models.risk import detector
 from models.risk.lexicon import AN, CONTEXT, CUES, HO, INTENT_RE, NAME, SH, SI, SPECIFICS_RE, Cue
 from models.text import is_clinician, normalize, parse_turns, sentences, with_roles
 from schemas.notes import SEVERITIES, UNKNOWN_SEVERITY, RiskCategory, RiskFlag, RiskSource
@@ -267,10 +268,12 @@ def _turn_flags(index: int, text: str, asked: str) -> list[RiskFlag]:
     return flags
 
 
-def scan(text: str) -> list[RiskFlag]:
+def scan(text: str, learned: bool = True) -> list[RiskFlag]:
     """Risk flags in a transcript, in order of appearance, one per (category, evidence), each
     with its severity, the index of its speaker turn (in `models.text.parse_turns` of the
-    normalised text) and source `scan`.
+    normalised text) and its source: `scan` for the cues', and, with `learned`, `detector` for
+    the learned detector's (`models.risk.detector`) in turns where the cues raised none of that
+    category.
 
     Speakers are named by role where their labels allow ("T:" / "C:", "Interviewer:" and a named
     client: `models.text.with_roles`). When a clinician speaker is identified only the other
@@ -290,16 +293,21 @@ def scan(text: str) -> list[RiskFlag]:
             if (flag.category, flag.evidence) not in seen:
                 seen.add((flag.category, flag.evidence))
                 flags.append(flag)
+    model = detector.shipped() if learned else None
+    if model is not None:
+        flags = sorted([*flags, *model.flags(turns, flags)], key=lambda f: f.turn or 0)
     return flags
 
 
 def marker_text(flag: RiskFlag) -> str:
     """The inside of a flag's `{{RED:...}}` marker: `<Title> (<severity>): <evidence>`; the
-    severity is left out when unknown, and a model-only flag says it needs review, e.g.
-    `Self-harm (model opinion, review): ...`."""
+    severity is left out when unknown, and a flag of the model's or of the learned detector says
+    it needs review, e.g. `Self-harm (model opinion, review): ...`."""
     notes = [flag.severity] if flag.severity != UNKNOWN_SEVERITY else []
     if flag.source == RiskSource.MODEL:
         notes.append("model opinion, review")
+    elif flag.source == RiskSource.DETECTOR:
+        notes.append("detector, review")
     head = TITLES[flag.category] + (f" ({', '.join(notes)})" if notes else "")
     return f"{head}: {flag.evidence}" if flag.evidence.strip() else head
 

@@ -1,5 +1,7 @@
-"""The risk scan on the project's labelled excerpts (tests/data/risk/): recall and precision per
-category, against thresholds; prints the table (`pytest -s` shows it)."""
+"""The risk scan's cues on the project's labelled excerpts (tests/data/risk/): recall and precision
+per category, against thresholds; prints the table (`pytest -s` shows it). The cues alone
+(`scan(text, learned=False)`): the learned detector beside them is measured in
+test_risk_detector.py."""
 
 from __future__ import annotations
 
@@ -15,6 +17,10 @@ DEV_RECALL, DEV_PRECISION, DEV_SEVERITY = 0.98, 0.95, 0.9
 #: 0.71 for suicidal ideation (10 of 14) and 1.0 for the others, no hard negative flagged, one
 #: extra substance flag on an overdose attempt. These floors only catch regressions below that.
 HELDOUT_RECALL, HELDOUT_PRECISION = 0.70, 0.80
+
+
+def cues(text: str):
+    return scan(text, learned=False)
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +39,7 @@ def test_dev_set_covers_every_category_severity_and_negative_kind(dev) -> None:
 
 
 def test_dev_set_recall_and_precision(dev) -> None:
-    report = evaluate(dev)
+    report = evaluate(dev, cues)
     print("\n" + table("dev", report))
     for category, counts in report.by_category.items():
         assert counts.recall >= DEV_RECALL, (category, counts.missed)
@@ -46,7 +52,7 @@ def test_heldout_set_recall_and_precision() -> None:
     path = DATA_DIR / "heldout.jsonl"
     cases = load_cases(path)
     assert len(cases) >= 40
-    report = evaluate(cases)
+    report = evaluate(cases, cues)
     print("\n" + table("heldout", report))
     for category, counts in report.by_category.items():
         assert counts.recall >= HELDOUT_RECALL, (category, counts.missed)
@@ -63,11 +69,11 @@ HELDOUT3_TUNED_RECALL, HELDOUT3_BLIND_FOUND = 0.70, 19
 
 def test_heldout3_recall_on_tuned_and_blind_excerpts() -> None:
     for part in "ab":
-        report = evaluate(load_cases(DATA_DIR / f"heldout3-{part}.jsonl"))
+        report = evaluate(load_cases(DATA_DIR / f"heldout3-{part}.jsonl"), cues)
         print("\n" + table(f"heldout3-{part} (tuned on)", report))
         assert all(c.recall >= HELDOUT3_TUNED_RECALL for c in report.by_category.values()), part
         assert report.flagged_negatives == []
-    blind = evaluate(load_cases(DATA_DIR / "heldout3-c.jsonl"))
+    blind = evaluate(load_cases(DATA_DIR / "heldout3-c.jsonl"), cues)
     print("\n" + table("heldout3-c (blind)", blind))
     assert sum(c.tp for c in blind.by_category.values()) >= HELDOUT3_BLIND_FOUND
     assert len(blind.flagged_negatives) <= 1
