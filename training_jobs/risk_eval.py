@@ -8,8 +8,9 @@ Cases are JSON lines under tests/data/risk/ (`dev.jsonl`, tuned on; `heldout.jso
 the patterns; `heldout3-a/b/c.jsonl`, written blind by three other writers, a and b since tuned on,
 c never read by whoever tuned the patterns; `train-d/e/f.jsonl`, three more writers' excerpts the
 learned detector is trained on, never read by whoever tuned the patterns; `heldout4.jsonl`, a
-seventh writer's, which neither the patterns nor the detector were tuned or trained on): `text` (a short excerpt with speaker turns), `kind`
-(`positive` or `hard_negative`), `tag` and `expected` ([{category, severity}]). A category counts
+seventh writer's, which neither the patterns nor the detector were tuned or trained on): `text`
+(a short excerpt with speaker turns), `kind` (`positive` or `hard_negative`), `tag` and
+`expected` ([{category, severity}]). A category counts
 as found in a case when any flag of that category is raised; severity agreement compares the
 highest severity flagged with the expected one. Prints a table per split; no case text is printed.
 """
@@ -28,7 +29,17 @@ from models.text import normalize
 from schemas.notes import RiskCategory, RiskFlag
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "tests" / "data" / "risk"
-SPLITS = ("dev", "heldout", "heldout3-a", "heldout3-b", "heldout3-c", "train-d", "train-e", "train-f", "heldout4")
+SPLITS = (
+    "dev",
+    "heldout",
+    "heldout3-a",
+    "heldout3-b",
+    "heldout3-c",
+    "train-d",
+    "train-e",
+    "train-f",
+    "heldout4",
+)
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,12 @@ def _examples(text: str, group: str, kind: str, expected: dict[RiskCategory, str
         if window.turn not in scanned:
             found.append(
                 Example(
-                    features(window.text, window.question), group, frozenset(expected), expected, kind, categories
+                    features(window.text, window.question),
+                    group,
+                    frozenset(expected),
+                    expected,
+                    kind,
+                    categories,
                 )
             )
     return found
@@ -104,7 +109,9 @@ def _medical(data_dir: Path, limit: int) -> list[Example]:
 
 def _matrix(examples: Sequence[Example], vocabulary: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
     """CSR-like (indptr, indices) of the examples over `vocabulary`."""
-    indices = [np.fromiter((vocabulary[f] for f in e.features if f in vocabulary), dtype=np.int64) for e in examples]
+    indices = [
+        np.fromiter((vocabulary[f] for f in e.features if f in vocabulary), dtype=np.int64) for e in examples
+    ]
     indptr = np.zeros(len(examples) + 1, dtype=np.int64)
     indptr[1:] = np.cumsum([len(i) for i in indices])
     return indptr, np.concatenate(indices) if indices else np.zeros(0, dtype=np.int64)
@@ -143,7 +150,9 @@ def _fit(
             p = 1.0 / (1.0 + np.exp(-logits))
         err = (p - y) * w / total
         per_entry = err[rows]
-        grad = np.stack([np.bincount(indices, per_entry[:, j], n_features) for j in range(k)], axis=1).astype(float)
+        grad = np.stack([np.bincount(indices, per_entry[:, j], n_features) for j in range(k)], axis=1).astype(
+            float
+        )
         grad += l2 * weights
         gb = err.sum(axis=0)
         lr = 0.05
@@ -166,7 +175,9 @@ class Settings:
     min_count: int = 2
 
 
-def _targets(examples: Sequence[Example], keep: np.ndarray, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
+def _targets(
+    examples: Sequence[Example], keep: np.ndarray, settings: Settings
+) -> tuple[np.ndarray, np.ndarray]:
     """Labels (windows, categories) and weights: balanced so positives carry `positive_weight`
     of each category's weight; `keep` zeroes the windows a second round leaves out."""
     y = np.array([[c in e.labels for c in CATEGORIES] for e in examples], dtype=float)
@@ -179,7 +190,9 @@ def _targets(examples: Sequence[Example], keep: np.ndarray, settings: Settings) 
     return y, w
 
 
-def train(examples: Sequence[Example], vocabulary: dict[str, int], settings: Settings) -> tuple[np.ndarray, np.ndarray]:
+def train(
+    examples: Sequence[Example], vocabulary: dict[str, int], settings: Settings
+) -> tuple[np.ndarray, np.ndarray]:
     """Two rounds of multiple-instance logistic regression; (weights, bias)."""
     indptr, indices = _matrix(examples, vocabulary)
     keep = np.ones((len(examples), len(CATEGORIES)), dtype=bool)
@@ -210,7 +223,9 @@ def train_severity(examples: Sequence[Example], vocabulary: dict[str, int], sett
             y[i, scale.index(e.severity[category])] = 1.0
         w = np.ones_like(y)
         indptr, indices = _matrix(chosen, vocabulary)
-        heads[category] = _fit(indptr, indices, y, w, len(vocabulary), settings.l2, settings.steps, softmax=True)
+        heads[category] = _fit(
+            indptr, indices, y, w, len(vocabulary), settings.l2, settings.steps, softmax=True
+        )
     return heads
 
 

@@ -24,6 +24,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -155,7 +156,7 @@ class Detector:
 
     def save(self, path: Path = WEIGHTS) -> None:
         names = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
-        arrays = {
+        arrays: dict[str, Any] = {
             "vocabulary": np.array(names),
             "weights": self.weights.astype(np.float16),
             "bias": self.bias.astype(np.float32),

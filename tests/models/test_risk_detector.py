@@ -56,7 +56,9 @@ def _tiny_examples() -> list[risk_train.Example]:
             examples += risk_train._examples(
                 f"Client: {text}.", f"{category.value}:{n}", "positive", {category: severity[category]}
             )
-    for n, text in enumerate(["the weather was nice", "work was busy again", "I slept well", "we went out"] * 4):
+    for n, text in enumerate(
+        ["the weather was nice", "work was busy again", "I slept well", "we went out"] * 4
+    ):
         examples += risk_train._examples(f"Client: {text}.", f"neg:{n}", "hard_negative", {})
     return examples
 
@@ -75,7 +77,9 @@ def test_training_learns_a_small_set_and_round_trips_through_its_file(tmp_path) 
     loaded = detector.Detector.load(tmp_path / "d.npz")
     assert loaded.vocabulary == model.vocabulary
     assert np.allclose(loaded.probabilities("he hits me"), model.probabilities("he hits me"), atol=1e-2)
-    turns = parse_turns(normalize("Therapist: How are things?\nClient: Honestly he hits me. The kids are fine."))
+    turns = parse_turns(
+        normalize("Therapist: How are things?\nClient: Honestly he hits me. The kids are fine.")
+    )
     flags = loaded.flags(turns)
     assert [(f.category, f.turn, f.source, f.evidence) for f in flags] == [
         (AN, 1, RiskSource.DETECTOR, "Honestly he hits me.")
