@@ -10,8 +10,9 @@ guard checks each sentence against the transcript and removes, sentence by sente
 - a risk rating ("risk is low") and a conditional safety plan ("if the urges return he will call
   the crisis line") that no exchange of the transcript holds;
 - a named technique (safety planning, cognitive restructuring, behavioural activation, exposure,
-  relaxation or mindfulness, homework) that the clinician's turns do not show
-  (`models.interventions`) and the transcript never names;
+  relaxation or mindfulness, homework, screening for risk) that the clinician's turns do not
+  show (`models.interventions`) and the transcript never names (a "screened for ..." clause is
+  cut from a sentence that says more: "screening_phrase");
 - a referral or service (a sleep clinic, a psychiatrist, a support group, the client's doctor,
   detox, a hospital, couples or family therapy) that the transcript never names;
 - a sentence repeated within or across sections, and repetition loops.
@@ -730,6 +731,9 @@ _TECHNIQUE_CLAIMS = {
     "behavioural_activation": re.compile(r"\bbehaviou?ral activation\b|\bactivity schedul", re.I),
     "exposure": re.compile(r"\b(?:graded |in vivo )?exposure\b|\bbehaviou?ral experiment", re.I),
     "homework": re.compile(r"\bhomework\b", re.I),
+    # "screened for suicidal thoughts" needs a screening question in the clinician's turns; the
+    # model wrote "screened for avoidance and snack-filling behaviours" in sessions with none
+    "risk_screening": re.compile(r"\bscreen(?:ed|s|ing)? (?:\w+ )?for\b", re.I),
     # a practice named as one ("breathing exercises"), not the word ("focused on relaxation")
     "relaxation": re.compile(
         r"\b(?:progressive muscle relaxation|(?:relaxation|mindfulness|grounding|breathing) "
@@ -901,8 +905,14 @@ def rescued_sentence(
 ) -> tuple[str, str]:
     """(what is left of `sentence`, the count it goes under) once a demographic opening
     (`without_demographics`: "demographic_phrase") or a coined stage of change
-    (`without_coined_stage`: "stage_phrase") goes, when that leaves nothing unsupported; else ("", "")."""
-    rewrites = (("demographic_phrase", without_demographics), ("stage_phrase", without_coined_stage))
+    (`without_coined_stage`: "stage_phrase") or a "screened for ..." clause
+    (`without_screening_claim`: "screening_phrase") goes, when that leaves nothing unsupported;
+    else ("", "")."""
+    rewrites = (
+        ("demographic_phrase", without_demographics),
+        ("stage_phrase", without_coined_stage),
+        ("screening_phrase", without_screening_claim),
+    )
     for key, rewrite in rewrites:
         rewritten = rewrite(sentence)
         if rewritten != sentence and _words(rewritten) and not unsupported(rewritten, transcript, risk_flags):
@@ -929,6 +939,35 @@ def without_coined_stage(sentence: str) -> str:
         has = "had" if verb == "was" else "have" if subject.lower() == "they" else "has"
         return f"{subject} {has} {match['tail'][lead.end() :]}"
     return ""
+
+
+#: What else a clinician did, in a list beside a screening claim ("screened for X and asked...").
+_CLINICIAN_VERBS = (
+    r"(?:used|asked|supported|provided|validated|explored|set|gave|discussed|reviewed|offered|"
+    r"encouraged|reflected|affirmed|agreed|taught|practi[sc]ed|introduced|normali[sz]ed|summari[sz]ed|"
+    r"elicited|invited|acknowledged|highlighted|helped|checked|assigned|suggested|planned)\b"
+)
+_SCREENING_FIRST_RE = re.compile(
+    rf"^(?P<subject>.+?)\s+screened (?:\w+ )?for\s+.+?(?:,\s*(?:and\s+)?|\s+and\s+)"
+    rf"(?P<rest>{_CLINICIAN_VERBS}.*)$",
+    re.I | re.S,
+)
+_SCREENING_LAST_RE = re.compile(
+    r"^(?P<head>.+?)(?:,\s*and|\s+and|,)\s+screened (?:\w+ )?for\s+[^,;]+?(?P<end>[.!]?)$", re.I | re.S
+)
+
+
+def without_screening_claim(sentence: str) -> str:
+    """`sentence` without its "screened for ..." clause where the rest still says something:
+    "Therapist screened for avoidance and used a confidence ruler." -> "Therapist used a
+    confidence ruler."; "It used reflections, and screened for self-harm." -> "It used
+    reflections."; as written otherwise."""
+    text = sentence.strip()
+    if first := _SCREENING_FIRST_RE.match(text):
+        return f"{first['subject']} {first['rest']}"
+    if last := _SCREENING_LAST_RE.match(text):
+        return last["head"].rstrip(" ,") + (last["end"] or ".")
+    return sentence
 
 
 def _looping(sentence: str) -> bool:

@@ -489,3 +489,25 @@ def test_a_stage_of_change_that_does_not_exist_goes_and_what_the_sentence_said_s
     assert grounding.without_coined_stage("Client is in the action stage, with support.") == (
         "Client is in the action stage, with support."
     )
+
+
+def test_a_screening_claim_needs_a_screening_question_and_its_clause_is_cut() -> None:
+    """v6 wrote "screened for avoidance and snack-filling behaviours" in hold-out sessions where
+    no one was screened for anything: the claim goes, what else the sentence says stays."""
+    plain = (
+        "Therapist: What gets in the way of cutting down?\nClient: Snacking in the evening, mostly.\n"
+        "Therapist: On a scale of one to ten, how confident are you?\nClient: About six."
+    )
+    sections = {
+        "objective": "Therapist screened for avoidance and snack-filling behaviours, used a confidence "
+        "ruler and validated his intention. The therapist screened for self-harm."
+    }
+    kept, report = grounding.ground_text(sections, plain)
+    assert kept["objective"] == "Therapist used a confidence ruler and validated his intention."
+    assert report.removed == Counter({"screening_phrase": 1, "technique": 1})
+    assert grounding.without_screening_claim("It used reflections, and screened for self-harm.") == (
+        "It used reflections."
+    )
+    # A session whose clinician asked a screening question: the claim stands.
+    screened = "Therapist: Any thoughts of hurting yourself lately?\nClient: No, nothing like that."
+    assert grounding.unsupported("The therapist screened for self-harm.", screened) == []
