@@ -21,7 +21,6 @@ import re
 from collections.abc import Iterable, Sequence
 
 from models.risk import context as ctx
-from models.risk import detector
 from models.risk.lexicon import AN, CONTEXT, CUES, HO, INTENT_RE, NAME, SH, SI, SPECIFICS_RE, Cue
 from models.text import is_clinician, normalize, parse_turns, sentences, with_roles
 from schemas.notes import SEVERITIES, UNKNOWN_SEVERITY, RiskCategory, RiskFlag, RiskSource
@@ -293,7 +292,11 @@ def scan(text: str, learned: bool = True) -> list[RiskFlag]:
             if (flag.category, flag.evidence) not in seen:
                 seen.add((flag.category, flag.evidence))
                 flags.append(flag)
-    model = detector.shipped() if learned else None
+    if not learned:
+        return flags
+    from models.risk import detector  # numpy and the weights: only for a process that scans
+
+    model = detector.shipped()
     if model is not None:
         flags = sorted([*flags, *model.flags(turns, flags)], key=lambda f: f.turn or 0)
     return flags
