@@ -349,6 +349,8 @@ TECHNIQUES: tuple[Technique, ...] = (
             r"\b(?:hurt|harm)(?:ing)? (?:anyone|someone|others|anybody)\b",
             r"\bsafe (?:at home|right now|to go home)\b",
             r"\bthoughts (?:of|about) (?:death|dying)\b",
+            r"\blife (?:isn['’]t|is not|wasn['’]t|was not|not) worth living\b",
+            r"\b(?:hurt|harm)(?:ing)? themsel(?:f|ves)\b",
         ),
         exclude=(r"\bsafety plan",),
     ),
@@ -407,9 +409,11 @@ _REVIEWED_RE = re.compile(
 )
 _RISK_KINDS = {
     "suicidal thoughts": re.compile(
-        r"suicid|kill(?:ing)? yourself|end(?:ing)? your life|\b(?:die|dead)\b|not (?:being|be) here", re.I
+        r"suicid|kill(?:ing)? yourself|end(?:ing)? your life|\b(?:die|dead)\b|not (?:being|be) here"
+        r"|worth living",
+        re.I,
     ),
-    "self-harm": re.compile(r"(?:hurt|harm)(?:ing)? yourself|self[- ]harm", re.I),
+    "self-harm": re.compile(r"(?:hurt|harm)(?:ing)? (?:yourself|themsel(?:f|ves))|self[- ]harm", re.I),
     "thoughts of harming others": re.compile(
         r"(?:hurt|harm)(?:ing)? (?:anyone|someone|others|anybody)", re.I
     ),

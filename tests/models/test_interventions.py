@@ -73,6 +73,9 @@ Client: I can do that."""
         ("safety_planning", "Let's go over your safety plan."),
         ("risk_screening", "Have you had any thoughts of suicide?"),
         ("risk_screening", "Are you having any thoughts of hurting yourself?"),
+        # dev-17: a screening asked through what "people" feel; the guard needs it found
+        ("risk_screening", "Sometimes people have thoughts that life isn't worth living. Has that happened?"),
+        ("risk_screening", "Some people think of hurting themselves when they feel this alone."),
         ("goal_setting", "What would you like to work on in our sessions?"),
         ("homework", "For homework, keep a thought record."),
         ("homework", "Try the breathing exercise every morning this week."),
