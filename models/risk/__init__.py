@@ -107,7 +107,7 @@ def severity_rank(category: RiskCategory, severity: str) -> int:
     return scale.index(severity) if severity in scale else -1
 
 
-def _evidence(sentence: str, start: int, end: int) -> str:
+def cut_evidence(sentence: str, start: int, end: int) -> str:
     """The sentence, cut at word boundaries to EVIDENCE_MAX_CHARS around the match."""
     if len(sentence) <= EVIDENCE_MAX_CHARS:
         return sentence
@@ -233,7 +233,7 @@ def _scan_sentence(sentence: str, at: int, turn: str, asked: str) -> list[tuple[
             if best is None or rank > best[0]:
                 best = (rank, severity, start, end)
         if best is not None:
-            found.append((best[2], category, best[1], _evidence(sentence, best[2], best[3])))
+            found.append((best[2], category, best[1], cut_evidence(sentence, best[2], best[3])))
     return sorted(found, key=lambda item: item[0])
 
 
@@ -332,4 +332,7 @@ def highest(flags: Sequence[RiskFlag]) -> dict[RiskCategory, str]:
     return best
 
 
-__all__ = ["EVIDENCE_MAX_CHARS", "TITLES", "categories", "highest", "marker_text", "scan", "severity_rank"]
+__all__ = [
+    "EVIDENCE_MAX_CHARS", "TITLES", "categories", "cut_evidence", "highest", "marker_text", "scan",
+    "severity_rank",
+]  # fmt: skip

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from models.risk import EVIDENCE_MAX_CHARS, cut_evidence
 from models.risk import context as ctx
 from models.text import Turn, is_clinician, sentences
 from schemas.notes import SEVERITIES, RiskCategory, RiskFlag, RiskSource
@@ -123,9 +124,23 @@ class Detector:
         return SEVERITIES[category][int(np.argmax(logits))]
 
     def evidence(self, category: RiskCategory, window: Window) -> str:
-        """The window's sentence whose own words weigh most toward `category`."""
+        """The window's sentence whose own words weigh most toward `category`; a sentence longer
+        than EVIDENCE_MAX_CHARS is cut around its weightiest word, as the cues' evidence is."""
         column = CATEGORIES.index(category)
-        return max(window.sentences, key=lambda s: float(self.weights[self.rows(features(s)), column].sum()))
+        sentence = max(
+            window.sentences, key=lambda s: float(self.weights[self.rows(features(s)), column].sum())
+        )
+        if len(sentence) <= EVIDENCE_MAX_CHARS:
+            return sentence
+        spans = [(m.start(), m.end()) for m in re.finditer(r"[\w'’]+", sentence)]
+
+        def weight(span: tuple[int, int]) -> float:
+            word = sentence[span[0] : span[1]].translate(_APOSTROPHES).lower()
+            index = self.vocabulary.get(f"u:{word}")
+            return float(self.weights[index, column]) if index is not None else 0.0
+
+        start, end = max(spans, key=weight)
+        return cut_evidence(sentence, start, end)
 
     def flags(self, turns: Sequence[Turn], scanned: Sequence[RiskFlag] = ()) -> list[RiskFlag]:
         """One flag per (turn, category) over the threshold, where the scan raised none of that

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.risk import categories, detector, marker_text, scan
+from models.risk import EVIDENCE_MAX_CHARS, categories, detector, marker_text, scan
 from models.text import Turn, normalize, parse_turns
 from schemas.notes import SEVERITIES, RiskCategory, RiskFlag, RiskSource
 from training_jobs import risk_train
@@ -85,6 +85,11 @@ def test_training_learns_a_small_set_and_round_trips_through_its_file(tmp_path) 
         (AN, 1, RiskSource.DETECTOR, "Honestly he hits me.")
     ]
     assert flags[0].severity in SEVERITIES[AN]
+    # A run-on sentence is cut to the cues' evidence length around its weightiest word.
+    long = "so anyway " * 40 + "he hits me when he drinks and " + "then we went out " * 20
+    [cut] = loaded.flags(parse_turns(normalize(f"Therapist: And then?\nClient: {long}.")))
+    assert len(cut.evidence) <= EVIDENCE_MAX_CHARS and "hits me" in cut.evidence
+    assert cut.evidence.startswith("…") and cut.evidence.endswith("…")
     # A turn where the scan already flagged the category gets no second flag.
     scanned = [RiskFlag(category=AN, evidence="e", turn=1)]
     assert loaded.flags(turns, scanned) == []
