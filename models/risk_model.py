@@ -27,7 +27,7 @@ from typing import Literal
 from models.profiles import ModelProfile
 from models.prompts import risk_prompt
 from models.risk import EVIDENCE_MAX_CHARS, scan
-from models.text import is_clinician, normalize, parse_turns, sentences
+from models.text import client_turns, normalize, parse_turns, sentences
 from schemas.notes import RiskCategory, RiskFlag, RiskSource
 
 Gate = Literal["candidate", "none"]
@@ -129,16 +129,13 @@ def opinion_flags(
     """RiskFlags (source `model`, severity `unknown`) from the model's answers, each kept only
     when its quote is verbatim client speech (see the module docstring)."""
     turns = parse_turns(normalize(transcript))
-    has_clinician = any(is_clinician(t.speaker) for t in turns)
     scanned = {(f.category, f.turn) for f in scan_flags}
     flags = []
     for category, answer in answers.items():
         quote = _quote(answer)
         if quote is None or len(quote.split()) < 3:
             continue
-        for index, turn in enumerate(turns):
-            if has_clinician and is_clinician(turn.speaker):
-                continue
+        for index, turn, _ in client_turns(turns):
             evidence = _locate(turn.text, quote)
             if evidence is None or (category, index) in scanned:
                 continue

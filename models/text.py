@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -175,6 +175,17 @@ def is_clinician(speaker: str) -> bool:
     words = re.findall(r"[a-z]+", speaker.lower())
     pairs = {f"{a} {b}" for a, b in zip(words, words[1:], strict=False)}
     return any(w in CLINICIAN_SPEAKERS for w in words) or bool(pairs & CLINICIAN_SPEAKERS)
+
+
+def client_turns(turns: Sequence[Turn]) -> Iterator[tuple[int, Turn, str]]:
+    """(index, turn, the clinician's turn just before it or "") for every turn that is not a
+    clinician's; for every turn when no clinician speaker is identified."""
+    has_clinician = any(is_clinician(t.speaker) for t in turns)
+    for index, turn in enumerate(turns):
+        if has_clinician and is_clinician(turn.speaker):
+            continue
+        before = turns[index - 1] if index else None
+        yield index, turn, before.text if before is not None and is_clinician(before.speaker) else ""
 
 
 #: Labels the model was trained on (the therapy sessions' `Therapist:`, `Counselor:`, `Client:`).

@@ -124,7 +124,7 @@ def clean_target(target: str, dialogue: str, report: CleanReport) -> str:
             if not rescued:
                 report.sentences_dropped[reasons[0]] += 1
                 continue
-            report.sentences_rewritten += 1  # its demographic opening went, what it said stays
+            report.sentences_rewritten += 1  # a phrase went (grounding.rescued_sentence), the rest stays
             sentence = rescued
         kept.append(sentence)
     cleaned = " ".join(kept)

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 
 from models.risk import context as ctx
 from models.risk.lexicon import AN, CONTEXT, CUES, HO, INTENT_RE, NAME, SH, SI, SPECIFICS_RE, Cue
-from models.text import is_clinician, normalize, parse_turns, sentences, with_roles
+from models.text import client_turns, normalize, parse_turns, sentences, with_roles
 from schemas.notes import SEVERITIES, UNKNOWN_SEVERITY, RiskCategory, RiskFlag, RiskSource
 
 #: How each category is written in a note, inside `{{RED:<title> (<severity>): <evidence>}}`.
@@ -77,7 +77,8 @@ _SLOW = _Compiled(lambda p: p, re.I)
 _FAST = _Compiled(lambda p: p.replace(NAME, "(?!x)x").lower(), 0)
 _NAMED_RE = re.compile(r"(?<=[^.!?\s] )[A-Z][a-z]+")
 _CONTEXT = {c: re.compile(p, re.I) for c, p in CONTEXT.items()}
-_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'"})
+#: Curly apostrophes as straight ones: the cues and the detector's tokens are written with "'".
+APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'"})
 _EGO_DYSTONIC_RE = re.compile(
     r"\bintrusive\b|\bflash(?:es)?\b|\bscares? me\b|\bterrif\w*|\bmakes? me sick\b|\bhate myself for\b|"
     r"\bI (?:would|'d) never\b|\bI love (?:him|her|them|my)\b|\bleave the room\b|\bhorrible thoughts?\b|"
@@ -205,7 +206,7 @@ def _matches(compiled: _Compiled, category: RiskCategory, masked: str) -> list[t
 
 def _scan_sentence(sentence: str, at: int, turn: str, asked: str) -> list[tuple[int, RiskCategory, str, str]]:
     """(position, category, severity, evidence) of each category flagged in one sentence."""
-    plain = sentence.translate(_APOSTROPHES)
+    plain = sentence.translate(APOSTROPHES)
     if ctx.screening_question(plain):
         return []
     lower = plain.lower()
@@ -239,21 +240,21 @@ def _scan_sentence(sentence: str, at: int, turn: str, asked: str) -> list[tuple[
 
 def _answered(question_turn: str, answer: str) -> list[tuple[RiskCategory, str, str]]:
     """(category, severity, evidence) for a clinician's screening question answered "yes"."""
-    first = sentences(answer.translate(_APOSTROPHES))
+    first = sentences(answer.translate(APOSTROPHES))
     if not first or not ctx.AFFIRM_RE.search(first[0]):
         return []
     asked = [q for q in sentences(question_turn) if q.rstrip().endswith("?")]
     found: dict[RiskCategory, tuple[str, str]] = {}
     for question in asked:
         for category, severity, pattern in ctx.QUESTIONS:
-            if category not in found and pattern.search(question.translate(_APOSTROPHES)):
+            if category not in found and pattern.search(question.translate(APOSTROPHES)):
                 evidence = f"{question} {answer}"
                 found[category] = (severity, evidence if len(evidence) <= EVIDENCE_MAX_CHARS else question)
     return [(c, s, e) for c, (s, e) in found.items()]
 
 
 def _turn_flags(index: int, text: str, asked: str) -> list[RiskFlag]:
-    plain = text.translate(_APOSTROPHES)
+    plain = text.translate(APOSTROPHES)
     flags = []
     position = 0
     for sentence in sentences(text):
@@ -280,14 +281,9 @@ def scan(text: str, learned: bool = True) -> list[RiskFlag]:
     the clinician's question just before, for answers such as "Yes"); otherwise all turns are.
     """
     turns = parse_turns(with_roles(normalize(text)))
-    has_clinician = any(is_clinician(t.speaker) for t in turns)
     seen: set[tuple[RiskCategory, str]] = set()
     flags: list[RiskFlag] = []
-    for index, turn in enumerate(turns):
-        if has_clinician and is_clinician(turn.speaker):
-            continue
-        previous = turns[index - 1] if index else None
-        asked = previous.text if previous is not None and is_clinician(previous.speaker) else ""
+    for index, turn, asked in client_turns(turns):
         for flag in _turn_flags(index, turn.text, asked):
             if (flag.category, flag.evidence) not in seen:
                 seen.add((flag.category, flag.evidence))
@@ -333,6 +329,6 @@ def highest(flags: Sequence[RiskFlag]) -> dict[RiskCategory, str]:
 
 
 __all__ = [
-    "EVIDENCE_MAX_CHARS", "TITLES", "categories", "cut_evidence", "highest", "marker_text", "scan",
-    "severity_rank",
+    "APOSTROPHES", "EVIDENCE_MAX_CHARS", "TITLES", "categories", "cut_evidence", "highest", "marker_text",
+    "scan", "severity_rank",
 ]  # fmt: skip

@@ -28,9 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from models.risk import EVIDENCE_MAX_CHARS, cut_evidence
+from models.risk import APOSTROPHES, EVIDENCE_MAX_CHARS, cut_evidence
 from models.risk import context as ctx
-from models.text import Turn, is_clinician, sentences
+from models.text import Turn, client_turns, sentences
 from schemas.notes import SEVERITIES, RiskCategory, RiskFlag, RiskSource
 
 WEIGHTS = Path(__file__).with_name("detector.npz")
@@ -42,13 +42,12 @@ QUESTION_WORDS = 40
 CATEGORIES: tuple[RiskCategory, ...] = tuple(RiskCategory)
 
 _TOKEN_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'"})
 _SUFFIX_RE = re.compile(r"(?:ing|ed|es|s|ly|er)$")
 
 
 def tokens(text: str) -> list[str]:
     """Lower-case word tokens ("don't" is one)."""
-    return _TOKEN_RE.findall(text.translate(_APOSTROPHES).lower())
+    return _TOKEN_RE.findall(text.translate(APOSTROPHES).lower())
 
 
 def stem(word: str) -> str:
@@ -86,12 +85,7 @@ class Window:
 def windows(turns: Sequence[Turn]) -> Iterator[Window]:
     """The windows of every turn that is not a clinician's (of every turn, when no clinician
     speaks), each with the clinician's turn just before it, if any."""
-    has_clinician = any(is_clinician(t.speaker) for t in turns)
-    for index, turn in enumerate(turns):
-        if has_clinician and is_clinician(turn.speaker):
-            continue
-        before = turns[index - 1] if index else None
-        question = before.text if before is not None and is_clinician(before.speaker) else ""
+    for index, turn, question in client_turns(turns):
         said = sentences(turn.text)
         for start in range(max(1, len(said) - WINDOW + 1)):
             yield Window(index, tuple(said[start : start + WINDOW]), question)
@@ -135,7 +129,7 @@ class Detector:
         spans = [(m.start(), m.end()) for m in re.finditer(r"[\w'’]+", sentence)]
 
         def weight(span: tuple[int, int]) -> float:
-            word = sentence[span[0] : span[1]].translate(_APOSTROPHES).lower()
+            word = sentence[span[0] : span[1]].translate(APOSTROPHES).lower()
             index = self.vocabulary.get(f"u:{word}")
             return float(self.weights[index, column]) if index is not None else 0.0
 
